@@ -1,0 +1,406 @@
+"""The write application: every command Wharfinger accepts, each one `save()` (one transaction).
+
+The eventsourcing `Application` is the service layer and `save(*aggregates)` the unit of work: a
+command either records all of its events or none. Unique names are claimed in the same save, so a
+duplicate fails on the store's key; any other key conflict means a concurrent writer changed the
+same aggregate, and the command is re-run on fresh state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from domain.access_rules import ACCESS_RULES_ID, AccessRulesRecord
+from domain.errors import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    NameTakenError,
+    NotAllowedError,
+    NotFoundError,
+)
+from domain.names import NameClaim, check_username, claim_id, namespace_name_from_username
+from domain.namespaces import Namespace
+from domain.registries import (
+    ADMINS_TEAM_ID,
+    ADMINS_TEAM_NAME,
+    GLOBAL_NAMESPACE_NAME,
+    REGISTRY_ID,
+    Registry,
+)
+from domain.teams import Team
+from domain.users import User
+from domain.values import AccessRules, NamespaceKind, Role, TeamKind, Visibility
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import get_topic
+
+T = TypeVar("T")
+
+BOOTSTRAP_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/bootstrap")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_MAX_ATTEMPTS = 5
+
+
+class Bootstrap(Aggregate):
+    """Claimed by the first admin's bootstrap, so two racing bootstraps cannot both succeed."""
+
+    class Claimed(Aggregate.Created):
+        pass
+
+    @classmethod
+    def claim(cls) -> Bootstrap:
+        return cls._create(cls.Claimed, id=BOOTSTRAP_ID)
+
+
+class Wharfinger(Application):
+    name = "wharfinger"
+
+    # -- users -------------------------------------------------------------------------------
+
+    def register_user(
+        self,
+        *,
+        username: str,
+        email: str,
+        password_hash: str | None,
+        admin: bool = False,
+        bot: bool = False,
+    ) -> User:
+        """Register a user; with a registry, a non-bot user gets a personal namespace at once."""
+        check_username(username)
+        email = _check_email(email, required=not bot)
+
+        def command() -> list[Aggregate]:
+            user = User.register(username=username, email=email, password_hash=password_hash,
+                                 admin=admin, bot=bot)
+            aggregates: list[Aggregate] = [user, NameClaim.claim("user", username, user.id)]
+            if email:
+                aggregates.append(NameClaim.claim("email", email, user.id))
+            if REGISTRY_ID in self.repository:
+                if not bot:
+                    aggregates.extend(_personal_namespace(user))
+                if admin:
+                    admins = self._get(Team, ADMINS_TEAM_ID)
+                    admins.add_member(user.id, Role.OWNER)
+                    aggregates.append(admins)
+            return aggregates
+
+        saved = self._run(command)
+        user = saved[0]
+        assert isinstance(user, User)
+        return user
+
+    def bootstrap_admin(self, *, username: str, email: str, password_hash: str | None,
+                        token_hash: str, application: str = "bootstrap") -> tuple[User, UUID]:
+        """Portus's `POST /api/v1/users/bootstrap`: the first admin, only while nobody exists."""
+        if self.has_users():
+            raise InvalidInputError(
+                "you can only use this when there are no users on the system")
+        check_username(username)
+        email = _check_email(email, required=True)
+        user = User.register(username=username, email=email, password_hash=password_hash,
+                             admin=True, bot=False)
+        token_id = user.create_application_token(application, token_hash)
+        aggregates: list[Aggregate] = [
+            user, Bootstrap.claim(), NameClaim.claim("user", username, user.id),
+            NameClaim.claim("email", email, user.id)]
+        if REGISTRY_ID in self.repository:
+            aggregates.extend(_personal_namespace(user))
+            admins = self._get(Team, ADMINS_TEAM_ID)
+            admins.add_member(user.id, Role.OWNER)
+            aggregates.append(admins)
+        try:
+            self._save_claiming(aggregates)
+        except ConflictError as e:
+            raise InvalidInputError(
+                "you can only use this when there are no users on the system") from e
+        return user, token_id
+
+    def has_users(self) -> bool:
+        topic = get_topic(User.Registered)
+        return bool(self.recorder.select_notifications(start=None, limit=1, topics=[topic]))
+
+    def user_ids(self) -> Iterator[UUID]:
+        topic = get_topic(User.Registered)
+        start: int | None = None
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=500, topics=[topic],
+                                                      inclusive_of_start=False)
+            if not page:
+                return
+            for notification in page:
+                yield UUID(str(notification.originator_id))
+            start = page[-1].id
+
+    def user_named(self, username: str) -> User:
+        try:
+            claim = self.repository.get(claim_id("user", username))
+        except AggregateNotFoundError:
+            raise NotFoundError(f"user '{username}' not found", field="username") from None
+        assert isinstance(claim, NameClaim)
+        if claim.owner_id is None:
+            raise NotFoundError(f"user '{username}' not found", field="username")
+        return self._get(User, claim.owner_id)
+
+    def get_user(self, user_id: UUID) -> User:
+        return self._get(User, user_id)
+
+    def change_password(self, user_id: UUID, password_hash: str) -> None:
+        self._update(User, user_id, lambda u: u.change_password(password_hash))
+
+    def disable_user(self, user_id: UUID) -> None:
+        self._update(User, user_id, User.disable)
+
+    def enable_user(self, user_id: UUID) -> None:
+        self._update(User, user_id, User.enable)
+
+    def grant_admin(self, user_id: UUID) -> None:
+        def command() -> list[Aggregate]:
+            user = self._get(User, user_id)
+            user.grant_admin()
+            aggregates: list[Aggregate] = [user]
+            if REGISTRY_ID in self.repository:
+                admins = self._get(Team, ADMINS_TEAM_ID)
+                role = admins.role_of(user_id)
+                if role is None:
+                    admins.add_member(user_id, Role.OWNER)
+                elif role is not Role.OWNER:
+                    admins.change_role(user_id, Role.OWNER)
+                aggregates.append(admins)
+            return aggregates
+
+        self._run(command)
+
+    def revoke_admin(self, user_id: UUID) -> None:
+        def command() -> list[Aggregate]:
+            user = self._get(User, user_id)
+            user.revoke_admin()
+            aggregates: list[Aggregate] = [user]
+            if REGISTRY_ID in self.repository:
+                admins = self._get(Team, ADMINS_TEAM_ID)
+                if admins.role_of(user_id) is not None:
+                    admins.remove_member(user_id)
+                    aggregates.append(admins)
+            return aggregates
+
+        self._run(command)
+
+    def create_application_token(self, user_id: UUID, application: str,
+                                 token_hash: str) -> UUID:
+        created: list[UUID] = []
+
+        def command() -> list[Aggregate]:
+            user = self._get(User, user_id)
+            created[:] = [user.create_application_token(application, token_hash)]
+            return [user]
+
+        self._run(command)
+        return created[0]
+
+    def revoke_application_token(self, user_id: UUID, token_id: UUID) -> None:
+        self._update(User, user_id, lambda u: u.revoke_application_token(token_id))
+
+    # -- teams and namespaces -----------------------------------------------------------------
+
+    def create_team(self, *, name: str, owner_id: UUID, description: str = "") -> Team:
+        from domain.names import check_namespace_name  # team names follow the same rules
+
+        check_namespace_name(name)
+
+        def command() -> list[Aggregate]:
+            self._get(User, owner_id)
+            team = Team.create(name=name, kind=TeamKind.REGULAR, description=description)
+            team.add_member(owner_id, Role.OWNER)
+            return [team, NameClaim.claim("team", name, team.id)]
+
+        team = self._run(command)[0]
+        assert isinstance(team, Team)
+        return team
+
+    def get_team(self, team_id: UUID) -> Team:
+        return self._get(Team, team_id)
+
+    def add_member(self, team_id: UUID, user_id: UUID, role: Role) -> None:
+        def command() -> list[Aggregate]:
+            self._get(User, user_id)
+            team = self._get(Team, team_id)
+            team.add_member(user_id, role)
+            return [team]
+
+        self._run(command)
+
+    def change_member_role(self, team_id: UUID, user_id: UUID, role: Role) -> None:
+        self._update(Team, team_id, lambda t: t.change_role(user_id, role))
+
+    def remove_member(self, team_id: UUID, user_id: UUID) -> None:
+        self._update(Team, team_id, lambda t: t.remove_member(user_id))
+
+    def create_namespace(self, *, name: str, team_id: UUID, description: str = "",
+                         visibility: Visibility = Visibility.PRIVATE,
+                         origin: str = "api") -> Namespace:
+        from domain.names import check_namespace_name
+
+        check_namespace_name(name)
+        if REGISTRY_ID not in self.repository:
+            raise InvalidInputError("Register the registry before creating namespaces",
+                                    field="registry")
+
+        def command() -> list[Aggregate]:
+            team = self._get(Team, team_id)
+            ns = Namespace.create(name=name, kind=NamespaceKind.TEAM, team_id=team.id,
+                                  visibility=visibility, description=description, origin=origin)
+            return [ns, NameClaim.claim("namespace", name, ns.id)]
+
+        ns = self._run(command)[0]
+        assert isinstance(ns, Namespace)
+        return ns
+
+    def get_namespace(self, namespace_id: UUID) -> Namespace:
+        return self._get(Namespace, namespace_id)
+
+    def change_visibility(self, namespace_id: UUID, visibility: Visibility) -> None:
+        self._update(Namespace, namespace_id, lambda ns: ns.change_visibility(visibility))
+
+    def move_namespace(self, namespace_id: UUID, team_id: UUID) -> None:
+        def command() -> list[Aggregate]:
+            self._get(Team, team_id)
+            ns = self._get(Namespace, namespace_id)
+            ns.move_to_team(team_id)
+            return [ns]
+
+        self._run(command)
+
+    # -- registry and rules -------------------------------------------------------------------
+
+    def register_registry(self, *, name: str, hostname: str, external_hostname: str = "",
+                          use_ssl: bool = False) -> Registry:
+        """Register the registry; this creates the global namespace and personal namespaces."""
+        if not name.strip():
+            raise InvalidInputError("can't be blank", field="name")
+        if not hostname.strip() or any(c.isspace() for c in hostname):
+            raise InvalidInputError("is invalid", field="hostname")
+        if REGISTRY_ID in self.repository:
+            raise InvalidInputError("You can only create one registry", field="registry")
+        registry = Registry.register(name=name.strip(), hostname=hostname.strip(),
+                                     external_hostname=external_hostname.strip(),
+                                     use_ssl=use_ssl)
+        admins = Team.create(name=ADMINS_TEAM_NAME, kind=TeamKind.ADMINS, team_id=ADMINS_TEAM_ID)
+        global_ns = Namespace.create(
+            name=GLOBAL_NAMESPACE_NAME, kind=NamespaceKind.GLOBAL, team_id=admins.id,
+            visibility=Visibility.PUBLIC, description="The global namespace of the registry.")
+        aggregates: list[Aggregate] = [
+            registry, admins, global_ns,
+            NameClaim.claim("namespace", GLOBAL_NAMESPACE_NAME, global_ns.id)]
+        for user_id in list(self.user_ids()):
+            user = self._get(User, user_id)
+            if user.admin:
+                admins.add_member(user.id, Role.OWNER)
+            if not user.bot:
+                aggregates.extend(_personal_namespace(user))
+        try:
+            self._save_claiming(aggregates)
+        except ConflictError as e:
+            raise InvalidInputError("You can only create one registry", field="registry") from e
+        return registry
+
+    def get_registry(self) -> Registry | None:
+        try:
+            return self._get(Registry, REGISTRY_ID)
+        except NotFoundError:
+            return None
+
+    def record_access_rules(self, rules: AccessRules) -> bool:
+        """Record the access rules in force if they differ from the last ones recorded."""
+
+        def command() -> list[Aggregate]:
+            try:
+                record = self._get(AccessRulesRecord, ACCESS_RULES_ID)
+            except NotFoundError:
+                return [AccessRulesRecord.record(rules)]
+            record.change(rules)
+            return [record]
+
+        return bool(self._run(command, return_recordings=True))
+
+    # -- the unit of work -----------------------------------------------------------------------
+
+    def _get(self, cls: type[T], aggregate_id: UUID) -> T:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{cls.__name__.lower()} not found",
+                                field=cls.__name__.lower()) from None
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(f"{cls.__name__.lower()} not found", field=cls.__name__.lower())
+        return aggregate
+
+    def _update(self, cls: type[T], aggregate_id: UUID, change: Callable[[T], Any]) -> None:
+        def command() -> list[Aggregate]:
+            aggregate = self._get(cls, aggregate_id)
+            change(aggregate)
+            assert isinstance(aggregate, Aggregate)
+            return [aggregate]
+
+        self._run(command)
+
+    def _run(self, command: Callable[[], list[Aggregate]], *,
+             return_recordings: bool = False) -> list[Any]:
+        """Run a command and save its aggregates, re-running it on a concurrent-writer conflict."""
+        for attempt in range(_MAX_ATTEMPTS):
+            aggregates = command()
+            try:
+                recordings = self._save_claiming(aggregates)
+            except ConflictError:
+                if attempt == _MAX_ATTEMPTS - 1:
+                    raise
+                continue
+            return list(recordings) if return_recordings else aggregates
+        raise AssertionError("unreachable")
+
+    def _save_claiming(self, aggregates: list[Aggregate]) -> list[Recording[Any]]:
+        """Save in one transaction; a name already claimed is NameTakenError, other key
+        conflicts are ConflictError (the caller may re-run the command)."""
+        try:
+            return self.save(*aggregates)
+        except IntegrityError:
+            for aggregate in aggregates:
+                if isinstance(aggregate, NameClaim) and aggregate.version == 1 and (
+                        aggregate.id in self.repository):
+                    raise NameTakenError("has already been taken",
+                                         field=_claim_field(aggregate.kind)) from None
+            raise ConflictError("Another change was made at the same time; try again") from None
+
+
+def _claim_field(kind: str) -> str:
+    return {"user": "username", "namespace": "name", "team": "name"}.get(kind, kind)
+
+
+def _check_email(email: str, *, required: bool) -> str:
+    email = email.strip()
+    if not email:
+        if required:
+            raise InvalidInputError("can't be blank", field="email")
+        return ""
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise InvalidInputError("is invalid", field="email")
+    return email
+
+
+def _personal_namespace(user: User) -> list[Aggregate]:
+    """Portus F4: a hidden personal team owned by the user and a private namespace named after
+    the user. The personal team claims no name: hidden teams are never addressed by name."""
+    ns_name = namespace_name_from_username(user.username)
+    if ns_name is None:  # check_username guarantees a name; kept for users registered earlier
+        raise DomainError(f"'{user.username}' cannot be transformed into a valid namespace name",
+                          field="username")
+    team = Team.create(name=user.username, kind=TeamKind.PERSONAL)
+    team.add_member(user.id, Role.OWNER)
+    ns = Namespace.create(name=ns_name, kind=NamespaceKind.PERSONAL, team_id=team.id,
+                          visibility=Visibility.PRIVATE,
+                          description=f"This personal namespace belongs to {user.username}.")
+    return [team, ns, NameClaim.claim("namespace", ns_name, ns.id)]

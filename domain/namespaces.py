@@ -1,0 +1,81 @@
+"""The Namespace aggregate: the first path segment of a repository name, owned by one team."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from domain.errors import InvalidInputError
+from domain.events import Created, Event
+from domain.values import NamespaceKind, Visibility
+from eventsourcing.domain import Aggregate
+
+
+class Namespace(Aggregate):
+    class Created(Created):
+        name: str
+        kind: str
+        team_id: UUID
+        visibility: str
+        description: str
+        origin: str
+        """`api` when a person created it, `registry` when a push into it revealed it."""
+
+        def apply(self, ns: Namespace) -> None:
+            ns.name, ns.kind, ns.team_id = self.name, NamespaceKind(self.kind), self.team_id
+            ns.visibility, ns.description = Visibility(self.visibility), self.description
+
+    class VisibilityChanged(Event):
+        old_visibility: str
+        visibility: str
+
+        def apply(self, ns: Namespace) -> None:
+            ns.visibility = Visibility(self.visibility)
+
+    class MovedToTeam(Event):
+        old_team_id: UUID
+        team_id: UUID
+
+        def apply(self, ns: Namespace) -> None:
+            ns.team_id = self.team_id
+
+    class DescriptionChanged(Event):
+        old_description: str
+        description: str
+
+        def apply(self, ns: Namespace) -> None:
+            ns.description = self.description
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.kind = NamespaceKind.TEAM
+        self.team_id: UUID | None = None
+        self.visibility = Visibility.PRIVATE
+        self.description = ""
+
+    @classmethod
+    def create(cls, *, name: str, kind: NamespaceKind, team_id: UUID, visibility: Visibility,
+               description: str = "", origin: str = "api") -> Namespace:
+        if kind is NamespaceKind.GLOBAL and visibility is Visibility.PRIVATE:
+            raise InvalidInputError("The global namespace cannot be private",
+                                    field="visibility")
+        return cls._create(cls.Created, id=uuid4(), name=name, kind=kind.value, team_id=team_id,
+                           visibility=visibility.value, description=description, origin=origin)
+
+    def change_visibility(self, visibility: Visibility) -> None:
+        if visibility is self.visibility:
+            return
+        if self.kind is NamespaceKind.GLOBAL and visibility is Visibility.PRIVATE:
+            raise InvalidInputError("The global namespace cannot be private",
+                                    field="visibility")
+        self.trigger_event(self.VisibilityChanged, old_visibility=self.visibility.value,
+                           visibility=visibility.value)
+
+    def move_to_team(self, team_id: UUID) -> None:
+        assert self.team_id is not None
+        if team_id != self.team_id:
+            self.trigger_event(self.MovedToTeam, old_team_id=self.team_id, team_id=team_id)
+
+    def set_description(self, description: str) -> None:
+        if description != self.description:
+            self.trigger_event(self.DescriptionChanged, old_description=self.description,
+                               description=description)

@@ -1,0 +1,50 @@
+"""The Registry aggregate: the one Docker Distribution registry Wharfinger authorizes for."""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, uuid5
+
+from domain.events import Created, Event
+from eventsourcing.domain import Aggregate
+
+REGISTRY_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/registry")
+"""One registry per installation (Portus F17): a second registration fails on this id."""
+
+ADMINS_TEAM_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/admins-team")
+GLOBAL_NAMESPACE_NAME = "portus_global_namespace_1"
+"""Portus's name for the global namespace, kept so API clients see the same names."""
+ADMINS_TEAM_NAME = "portus_global_team_1"
+
+
+class Registry(Aggregate):
+    class Registered(Created):
+        name: str
+        hostname: str
+        external_hostname: str
+        use_ssl: bool
+
+        def apply(self, registry: Registry) -> None:
+            registry.name, registry.hostname = self.name, self.hostname
+            registry.external_hostname, registry.use_ssl = self.external_hostname, self.use_ssl
+
+    class Updated(Event):
+        name: str
+        hostname: str
+        external_hostname: str
+        use_ssl: bool
+
+        def apply(self, registry: Registry) -> None:
+            registry.name, registry.hostname = self.name, self.hostname
+            registry.external_hostname, registry.use_ssl = self.external_hostname, self.use_ssl
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.hostname = ""
+        self.external_hostname = ""
+        self.use_ssl = False
+
+    @classmethod
+    def register(cls, *, name: str, hostname: str, external_hostname: str,
+                 use_ssl: bool) -> Registry:
+        return cls._create(cls.Registered, id=REGISTRY_ID, name=name, hostname=hostname,
+                           external_hostname=external_hostname, use_ssl=use_ssl)

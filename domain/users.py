@@ -1,0 +1,136 @@
+"""The User aggregate: an account that signs in, owns application tokens and may be an admin."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from domain.errors import ConflictError, InvalidInputError, NotFoundError
+from domain.events import Created, Event
+from eventsourcing.domain import Aggregate
+
+MAX_APPLICATION_TOKENS = 5
+"""Portus F14: at most five application tokens per user."""
+
+
+class User(Aggregate):
+    class Registered(Created):
+        username: str
+        email: str
+        password_hash: str | None
+        admin: bool
+        bot: bool
+
+        def apply(self, user: User) -> None:
+            user.username, user.email = self.username, self.email
+            user.password_hash = self.password_hash
+            user.admin, user.bot = self.admin, self.bot
+
+    class PasswordChanged(Event):
+        password_hash: str
+
+        def apply(self, user: User) -> None:
+            user.password_hash = self.password_hash
+            user.credentials_version += 1
+
+    class DisplayNameSet(Event):
+        display_name: str | None
+
+        def apply(self, user: User) -> None:
+            user.display_name = self.display_name
+
+    class AdminGranted(Event):
+        def apply(self, user: User) -> None:
+            user.admin = True
+
+    class AdminRevoked(Event):
+        def apply(self, user: User) -> None:
+            user.admin = False
+
+    class Disabled(Event):
+        def apply(self, user: User) -> None:
+            user.enabled = False
+            user.credentials_version += 1
+
+    class Enabled(Event):
+        def apply(self, user: User) -> None:
+            user.enabled = True
+
+    class ApplicationTokenCreated(Event):
+        token_id: UUID
+        application: str
+        token_hash: str
+
+        def apply(self, user: User) -> None:
+            user.application_tokens[str(self.token_id)] = self.application
+
+    class ApplicationTokenRevoked(Event):
+        token_id: UUID
+
+        def apply(self, user: User) -> None:
+            user.application_tokens.pop(str(self.token_id), None)
+
+    def __init__(self) -> None:
+        self.username = ""
+        self.email = ""
+        self.password_hash: str | None = None
+        self.display_name: str | None = None
+        self.admin = False
+        self.bot = False
+        self.enabled = True
+        self.credentials_version = 0
+        # token id -> application name; hashes live only in the events and the projection.
+        self.application_tokens: dict[str, str] = {}
+
+    @classmethod
+    def register(
+        cls, *, username: str, email: str, password_hash: str | None, admin: bool, bot: bool
+    ) -> User:
+        return cls._create(cls.Registered, id=uuid4(), username=username, email=email,
+                           password_hash=password_hash, admin=admin, bot=bot)
+
+    def change_password(self, password_hash: str) -> None:
+        self.trigger_event(self.PasswordChanged, password_hash=password_hash)
+
+    def set_display_name(self, display_name: str | None) -> None:
+        if display_name != self.display_name:
+            self.trigger_event(self.DisplayNameSet, display_name=display_name)
+
+    def grant_admin(self) -> None:
+        if not self.admin:
+            self.trigger_event(self.AdminGranted)
+
+    def revoke_admin(self) -> None:
+        if self.admin:
+            self.trigger_event(self.AdminRevoked)
+
+    def disable(self) -> None:
+        if self.enabled:
+            self.trigger_event(self.Disabled)
+
+    def enable(self) -> None:
+        if not self.enabled:
+            self.trigger_event(self.Enabled)
+
+    def create_application_token(self, application: str, token_hash: str) -> UUID:
+        application = application.strip()
+        if not application:
+            raise InvalidInputError("can't be blank", field="application")
+        if len(application) > 255:
+            raise InvalidInputError("is too long (maximum is 255 characters)",
+                                    field="application")
+        if application in self.application_tokens.values():
+            raise ConflictError("has already been taken", field="application")
+        if len(self.application_tokens) >= MAX_APPLICATION_TOKENS:
+            raise InvalidInputError(
+                f"Users cannot have more than {MAX_APPLICATION_TOKENS} application tokens",
+                field="application",
+            )
+        token_id = uuid4()
+        self.trigger_event(self.ApplicationTokenCreated, token_id=token_id,
+                           application=application, token_hash=token_hash)
+        return token_id
+
+    def revoke_application_token(self, token_id: UUID) -> None:
+        if str(token_id) not in self.application_tokens:
+            raise NotFoundError("Not found", field="token")
+        self.trigger_event(self.ApplicationTokenRevoked, token_id=token_id)

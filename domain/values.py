@@ -1,0 +1,69 @@
+"""Value objects of the authorization vocabulary: roles, visibility, kinds and access rules.
+
+Events store these as their plain string values (payloads are primitives); readers coerce back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Role(str, Enum):
+    """A member's role in a team (portus.md §3.1)."""
+
+    VIEWER = "viewer"
+    CONTRIBUTOR = "contributor"
+    OWNER = "owner"
+
+
+class Visibility(str, Enum):
+    """Who may pull from a namespace: team members, any signed-in user, or anyone (F20)."""
+
+    PRIVATE = "private"
+    PROTECTED = "protected"
+    PUBLIC = "public"
+
+
+class NamespaceKind(str, Enum):
+    GLOBAL = "global"
+    PERSONAL = "personal"
+    TEAM = "team"
+
+
+class TeamKind(str, Enum):
+    """Personal and admins teams are hidden: nobody edits them by hand (portus.md §3.2)."""
+
+    REGULAR = "regular"
+    PERSONAL = "personal"
+    ADMINS = "admins"
+
+
+class PushPolicy(str, Enum):
+    """`user_permission.push_images.policy` (portus.md §3.1, push-policy variants)."""
+
+    ALLOW_TEAMS = "allow-teams"
+    ALLOW_PERSONAL = "allow-personal"
+    ADMIN_ONLY = "admin-only"
+
+
+class Action(str, Enum):
+    """The registry actions Wharfinger recognises; any other requested action is dropped."""
+
+    PULL = "pull"
+    PUSH = "push"
+    DELETE = "delete"
+    ALL = "*"
+
+
+@dataclass(frozen=True)
+class AccessRules:
+    """The configuration switches that change authorization decisions.
+
+    They are recorded as events when they change, so a decision can be replayed with the rules in
+    force at its time.
+    """
+
+    push_policy: PushPolicy = PushPolicy.ALLOW_TEAMS
+    delete_enabled: bool = True
+    delete_contributors: bool = False

@@ -1,0 +1,68 @@
+"""Opening the event log: create what is missing (schema, tables, guards) and hand back the app.
+
+Blocking: call it from the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TypeVar
+
+import psycopg
+from psycopg import sql
+
+from eventsourcing.application import Application
+from eventstore.location import StoreLocation
+
+A = TypeVar("A", bound=Application)
+
+
+def open_log(location: StoreLocation, application_class: type[A], log_name: str) -> A:
+    """Construct `application_class` over the log named `log_name`, creating its storage."""
+    if location.postgres is None:
+        location.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    else:
+        _ensure_schema(location)
+    app = application_class(env=location.application_env(log_name))
+    _forbid_rewrites(location, app)
+    return app
+
+
+def _ensure_schema(location: StoreLocation) -> None:
+    # The library never creates a schema itself (setup-notes.md, PostgreSQL).
+    assert location.postgres is not None
+    with psycopg.connect(**location.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+            sql.Identifier(location.postgres.schema)))
+
+
+def events_table(app: Application) -> str:
+    return str(getattr(app.recorder, "events_table_name", "stored_events"))
+
+
+def _forbid_rewrites(location: StoreLocation, app: Application) -> None:
+    """Events are facts: the store itself refuses UPDATE and DELETE (and TRUNCATE) of them."""
+    table = events_table(app)
+    if location.postgres is None:
+        dbname = app.env.get("SQLITE_DBNAME", "")
+        with sqlite3.connect(dbname) as conn:
+            for op in ("UPDATE", "DELETE"):
+                conn.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}"
+                    f" BEGIN SELECT RAISE(ABORT, 'events are immutable'); END")
+        return
+    schema = location.postgres.schema
+    fn = sql.Identifier(schema, "wharfinger_refuse_rewrite")
+    with psycopg.connect(**location.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL(
+            "CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " RAISE EXCEPTION 'events are immutable: % refused on %', TG_OP, TG_TABLE_NAME;"
+            " END $$").format(fn=fn))
+        for name, timing in (("no_rewrite", "BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW"),
+                             ("no_truncate", "BEFORE TRUNCATE ON {t} FOR EACH STATEMENT")):
+            trigger = sql.Identifier(f"{table}_{name}")
+            target = sql.Identifier(schema, table)
+            # OR REPLACE: several nodes may start at once.
+            conn.execute(sql.SQL("CREATE OR REPLACE TRIGGER {tr} " + timing
+                                 + " EXECUTE FUNCTION {fn}()")
+                         .format(tr=trigger, t=target, fn=fn))

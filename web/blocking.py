@@ -1,0 +1,30 @@
+"""The one bounded thread pool for blocking work: the event store, psycopg, ldap3, argon2.
+
+Nothing blocking runs on the event loop (design principle 3). The caller's context (the acting
+principal) is copied into the worker thread, which bare `run_in_executor` would not do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class BlockingPool:
+    def __init__(self, max_workers: int = 8) -> None:
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="wharfinger-blocking")
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -9,6 +9,7 @@ same aggregate, and the command is re-run on fresh state.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -59,6 +60,23 @@ class Bootstrap(Aggregate):
 
 class Wharfinger(Application):
     name = "wharfinger"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved = threading.local()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
+        recordings = super().save(*objs, **kwargs)
+        if recordings:
+            self._saved.position = recordings[-1].notification.id
+        return recordings
+
+    def run_command(self, command: Callable[[], T]) -> tuple[T, int]:
+        """Run `command` in this thread; return its result and the log position of the last
+        event it recorded (0 if none), so the caller can wait for projections to reach it."""
+        self._saved.position = 0
+        result = command()
+        return result, self._saved.position
 
     # -- users -------------------------------------------------------------------------------
 

@@ -1,0 +1,32 @@
+"""`POST /api/v1/users/bootstrap`: the first admin, with an application token shown once."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.errors import NotAllowedError
+from web.api.requests import json_object, text_field
+from web.app_tokens import hash_token, new_token
+from web.appkeys import SERVICES
+from web.passwords import check_new_password, hash_password
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/users/bootstrap")
+async def bootstrap(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    if not services.settings["first_user_admin.enabled"]:
+        raise NotAllowedError("this instance has disabled this endpoint")
+    body = await json_object(request, "user")
+    username = text_field(body, "username", max_length=128)
+    email = text_field(body, "email", max_length=254)
+    password = check_new_password(text_field(body, "password", max_length=1024))
+    password_hash = await services.pool.run(hash_password, password)
+    token = new_token()
+    user, token_id = await services.execute(lambda: services.store.bootstrap_admin(
+        username=username, email=email, password_hash=password_hash,
+        token_hash=hash_token(token)), actor=username)
+    return web.json_response(
+        {"id": str(user.id), "username": user.username, "application": "bootstrap",
+         "token_id": str(token_id), "plain_token": token}, status=201)

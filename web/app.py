@@ -1,0 +1,35 @@
+"""The aiohttp application factory. It does no I/O: resources open in the cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from web.api import bootstrap, registries
+from web.appkeys import SERVICES, SETTINGS
+from web.errors import error_middleware
+from web.services import running_services
+from web.settings import Settings
+from web.token import endpoint
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with running_services(app[SETTINGS]) as services:
+        app[SERVICES] = services
+        yield
+
+
+async def _ping(request: web.Request) -> web.Response:
+    return web.json_response({})
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_services_ctx)
+    app.add_routes(endpoint.routes)
+    app.add_routes(bootstrap.routes)
+    app.add_routes(registries.routes)
+    app.router.add_get("/api/v1/_ping", _ping)
+    return app

@@ -1,0 +1,108 @@
+"""The composition root: the running service's parts, opened and closed in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from domain.actors import acting_as
+from domain.application import Wharfinger
+from eventstore.location import StoreLocation
+from eventstore.open import open_log
+from eventstore.reader import LoggedEvent, read_after
+from projections.follower import LogFollower
+from projections.permissions import PermissionIndex
+from web.blocking import BlockingPool
+from web.secret_files import load_or_create_secret
+from web.settings import Settings
+from web.token.keys import SigningKey, load_or_create_signing_key
+from web.token.refresh import RefreshTokens
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+EVENTS_LOG = "events"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pool: BlockingPool
+    store: Wharfinger
+    index: PermissionIndex
+    follower: LogFollower
+    signing_key: SigningKey
+    refresh_tokens: RefreshTokens
+    notification_secret: str
+
+    async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
+        """Run a command in the pool and return once this node's projection reflects it."""
+
+        def run() -> tuple[T, int]:
+            if actor is None:
+                return self.store.run_command(command)
+            with acting_as(actor):
+                return self.store.run_command(command)
+
+        result, position = await self.pool.run(run)
+        if position:
+            self.follower.nudge()
+            await self.follower.wait_for(position)
+        return result
+
+
+def store_location(settings: Settings) -> StoreLocation:
+    return StoreLocation.from_settings(settings.data_dir, settings.database_url)
+
+
+@contextlib.asynccontextmanager
+async def running_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open the store, load keys, catch the projection up and follow the log until closed."""
+    pool = BlockingPool(max_workers=8)
+    location = store_location(settings)
+    store: Wharfinger | None = None
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
+        await pool.run(store.record_access_rules, settings.access_rules)
+        keys_dir = settings.keys_dir
+        signing_key = await pool.run(
+            load_or_create_signing_key, keys_dir,
+            algorithm=str(settings["token.signing_algorithm"]), common_name=settings.issuer)
+        refresh_key = await pool.run(load_or_create_secret, keys_dir / "refresh-token.secret")
+        notification_secret = await pool.run(load_or_create_secret,
+                                              keys_dir / "notification.secret")
+        index = PermissionIndex()
+        opened = store
+
+        async def read(position: int, limit: int) -> list[LoggedEvent]:
+            return await pool.run(read_after, opened, position, limit)
+
+        follower = LogFollower(
+            read, index.apply,
+            poll_interval=0.1 if location.postgres is None else 1.0,
+            max_staleness=float(settings["token.max_staleness_seconds"]))
+        await follower.catch_up()
+        tasks.append(asyncio.create_task(follower.run(), name="follow-log"))
+        if location.postgres is not None:
+            from eventstore.listen import listen_for_appends
+
+            tasks.append(asyncio.create_task(
+                listen_for_appends(location.postgres, store, follower.nudge),
+                name="listen-for-appends"))
+        lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
+        yield Services(settings, pool, store, index, follower, signing_key,
+                       RefreshTokens(refresh_key.encode(), lifetime), notification_secret)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if store is not None:
+            await pool.run(store.close)
+        pool.shutdown()

@@ -1,0 +1,168 @@
+"""The Docker token endpoint (Distribution docs/spec/auth/token.md and oauth.md).
+
+`GET /v2/token` (Basic auth or anonymous) and `POST /v2/token` (OAuth2 password and refresh-token
+grants) answer with a JWT the registry trusts. Deny is not an error: the token carries the granted
+subset of what was asked, maybe nothing (docker-token-auth.md §0.2). Deciding reads only the
+in-memory projection; only a password check leaves the event loop (argon2 in the pool).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from urllib.parse import parse_qs
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from domain.errors import AccountDisabledError, InvalidInputError
+from domain.policy import Principal
+from domain.scopes import Scope, parse_scopes
+from projections.token_access import access_claim, decide
+from web.appkeys import SERVICES
+from web.authentication import (
+    Authenticated,
+    InvalidCredentialsError,
+    authenticate_password,
+    authenticate_refresh_token,
+)
+from web.basic_auth import parse_basic
+from web.errors import json_error
+from web.services import Services
+from web.token.jwt import sign_jwt
+
+MAX_QUERY_LENGTH = 8192
+MAX_FORM_BYTES = 16 * 1024
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="Wharfinger"'}
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v2/token")
+async def get_token(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    if len(request.query_string) > MAX_QUERY_LENGTH:
+        raise InvalidInputError(f"query string is longer than {MAX_QUERY_LENGTH} characters")
+    query = request.query
+    service = _one(query.getall("service", []), "service")
+    scopes = parse_scopes(query.getall("scope", []))
+    offline = query.get("offline_token", "").lower() == "true"
+    credentials = parse_basic(request.headers.get("Authorization"))
+    _ensure_current(services)
+    try:
+        auth = (await authenticate_password(services.index, services.pool, *credentials)
+                if credentials else None)
+    except (InvalidCredentialsError, AccountDisabledError) as e:
+        return json_error(401, e.message, headers=BASIC_CHALLENGE)
+    body, _ = _issue(services, auth, service, scopes, refresh=offline and auth is not None)
+    return web.json_response(body)
+
+
+@routes.post("/v2/token")
+async def post_token(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    form = await _read_form(request)
+    grant_type = _one(form.get("grant_type", []), "grant_type")
+    service = _one(form.get("service", []), "service")
+    scopes = parse_scopes(form.get("scope", []))
+    _ensure_current(services)
+    try:
+        if grant_type == "password":
+            username = _one(form.get("username", []), "username")
+            password = _one(form.get("password", []), "password")
+            auth = await authenticate_password(services.index, services.pool, username, password)
+            offline = form.get("access_type", [""])[0] == "offline"
+        elif grant_type == "refresh_token":
+            token = _one(form.get("refresh_token", []), "refresh_token")
+            auth = authenticate_refresh_token(services.index, services.refresh_tokens, token,
+                                              service)
+            offline = False
+        else:
+            raise InvalidInputError(
+                f"unsupported grant_type {grant_type[:40]!r}; use password or refresh_token",
+                field="grant_type")
+    except (InvalidCredentialsError, AccountDisabledError) as e:
+        return json_error(401, e.message, field=e.field)
+    body, granted = _issue(services, auth, service, scopes, refresh=offline)
+    body["scope"] = " ".join(str(scope) for scope in granted)
+    return web.json_response(body)
+
+
+@routes.get("/v2/")
+async def ping(request: web.Request) -> web.Response:
+    """Portus's `GET /v2/`: 200 for valid Basic credentials, 401 otherwise."""
+    services = request.app[SERVICES]
+    _ensure_current(services)
+    try:
+        credentials = parse_basic(request.headers.get("Authorization"))
+        if credentials is None:
+            raise InvalidCredentialsError("authentication required")
+        await authenticate_password(services.index, services.pool, *credentials)
+    except (InvalidCredentialsError, AccountDisabledError, InvalidInputError) as e:
+        return json_error(401, e.message, headers=BASIC_CHALLENGE)
+    return web.json_response({})
+
+
+def _issue(services: Services, auth: Authenticated | None, service: str, scopes: list[Scope],
+           *, refresh: bool) -> tuple[dict[str, object], list[Scope]]:
+    """The response body, and the granted scopes."""
+    principal: Principal | None = auth.user.principal() if auth else None
+    decisions = decide(services.index, principal, service, scopes)
+    access = access_claim(decisions)
+    granted = [Scope(d.scope.type, d.scope.name, d.granted) for d in decisions if d.granted]
+    now = int(time.time())
+    lifetime = services.settings.token_lifetime_seconds
+    claims = {
+        "iss": services.settings.issuer,
+        "sub": auth.user.username if auth else "",
+        "aud": service,
+        "exp": now + lifetime,
+        "nbf": now,
+        "iat": now,
+        "jti": secrets.token_urlsafe(24),
+        "access": access,
+    }
+    token = sign_jwt(services.signing_key, claims)
+    body: dict[str, object] = {
+        "token": token,
+        "access_token": token,
+        "expires_in": lifetime,
+        "issued_at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if refresh and auth is not None:
+        body["refresh_token"] = services.refresh_tokens.issue(
+            auth.user.id, auth.user.credentials_version, service)
+    return body, granted
+
+
+def _one(values: list[str], name: str) -> str:
+    if not values or not values[0]:
+        raise InvalidInputError("is required", field=name)
+    if len(values) > 1:
+        raise InvalidInputError("must be given once", field=name)
+    if len(values[0]) > 1024 or any(ord(c) < 32 for c in values[0]):
+        raise InvalidInputError("is malformed", field=name)
+    return values[0]
+
+
+async def _read_form(request: web.Request) -> dict[str, list[str]]:
+    """The OAuth2 form, chunked or not (containers/image sends it chunked, §3.4)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise InvalidInputError("must be application/x-www-form-urlencoded",
+                                field="content-type")
+    body = await request.content.read(MAX_FORM_BYTES + 1)
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidInputError(f"form is larger than {MAX_FORM_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+        return parse_qs(text, keep_blank_values=True, strict_parsing=False,
+                        max_num_fields=64)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInputError("form is not valid UTF-8 url-encoded text") from None
+
+
+def _ensure_current(services: Services) -> None:
+    if not services.follower.is_current():
+        raise web.HTTPServiceUnavailable(
+            reason="Authorization data is out of date (the event store cannot be read);"
+                   " refusing to guess", headers={"Retry-After": "2"})

@@ -43,18 +43,18 @@ class ScopeError(InvalidInputError):
 
 def parse_scope(text: str) -> Scope:
     if len(text) > MAX_SCOPE_LENGTH:
-        raise ScopeError(f"malformed scope: longer than {MAX_SCOPE_LENGTH} characters")
+        raise ScopeError(f"is longer than {MAX_SCOPE_LENGTH} characters")
     first, last = text.find(":"), text.rfind(":")
     if first < 0 or first == last:
-        raise ScopeError(f"malformed scope {text!r}: expected type:name:actions")
+        raise ScopeError(f"{text!r} is malformed: expected type:name:actions")
     rtype, name, actions_text = text[:first], text[first + 1 : last], text[last + 1 :]
     if not _RESOURCE_TYPE.fullmatch(rtype):
-        raise ScopeError(f"malformed scope {text!r}: bad resource type")
+        raise ScopeError(f"{text!r} is malformed: bad resource type")
     if len(name) > MAX_NAME_LENGTH or not _RESOURCE_NAME.fullmatch(name):
-        raise ScopeError(f"malformed scope {text!r}: bad resource name")
+        raise ScopeError(f"{text!r} is malformed: bad resource name")
     actions = tuple(actions_text.split(","))
     if len(actions) > MAX_ACTIONS or not all(_ACTION.fullmatch(a) for a in actions):
-        raise ScopeError(f"malformed scope {text!r}: bad actions")
+        raise ScopeError(f"{text!r} is malformed: bad actions")
     return Scope(rtype, name, actions)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from uuid import NAMESPACE_URL, uuid5
 
+from eventsourcing.domain import Aggregate
+
 from domain.events import Created, Event
 from domain.values import AccessRules, PushPolicy
-from eventsourcing.domain import Aggregate
 
 ACCESS_RULES_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/access-rules")
 

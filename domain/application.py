@@ -14,13 +14,17 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import get_topic
+
 from domain.access_rules import ACCESS_RULES_ID, AccessRulesRecord
 from domain.errors import (
     ConflictError,
     DomainError,
     InvalidInputError,
     NameTakenError,
-    NotAllowedError,
     NotFoundError,
 )
 from domain.names import NameClaim, check_username, claim_id, namespace_name_from_username
@@ -35,10 +39,6 @@ from domain.registries import (
 from domain.teams import Team
 from domain.users import User
 from domain.values import AccessRules, NamespaceKind, Role, TeamKind, Visibility
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
-from eventsourcing.utils import get_topic
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class Bootstrap(Aggregate):
         return cls._create(cls.Claimed, id=BOOTSTRAP_ID)
 
 
-class Wharfinger(Application):
+class Wharfinger(Application[UUID]):
     name = "wharfinger"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -157,7 +157,7 @@ class Wharfinger(Application):
 
     def user_named(self, username: str) -> User:
         try:
-            claim = self.repository.get(claim_id("user", username))
+            claim: Aggregate = self.repository.get(claim_id("user", username))
         except AggregateNotFoundError:
             raise NotFoundError(f"user '{username}' not found", field="username") from None
         assert isinstance(claim, NameClaim)
@@ -349,7 +349,7 @@ class Wharfinger(Application):
 
     def _get(self, cls: type[T], aggregate_id: UUID) -> T:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"{cls.__name__.lower()} not found",
                                 field=cls.__name__.lower()) from None

@@ -11,9 +11,10 @@ import re
 import unicodedata
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.domain import Aggregate
+
 from domain.errors import InvalidInputError
 from domain.events import Created, Event
-from eventsourcing.domain import Aggregate
 
 NAMESPACE_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 """Portus F19; a subset of Distribution's path-component grammar."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from eventsourcing.domain import Aggregate
+
 from domain.errors import InvalidInputError
 from domain.events import Created, Event
 from domain.values import NamespaceKind, Visibility
-from eventsourcing.domain import Aggregate
 
 
 class Namespace(Aggregate):

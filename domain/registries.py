@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from uuid import NAMESPACE_URL, uuid5
 
-from domain.events import Created, Event
 from eventsourcing.domain import Aggregate
+
+from domain.events import Created, Event
 
 REGISTRY_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/registry")
 """One registry per installation (Portus F17): a second registration fails on this id."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from eventsourcing.domain import Aggregate
+
 from domain.errors import ConflictError, LastOwnerError, NotFoundError
 from domain.events import Created, Event
 from domain.values import Role, TeamKind
-from eventsourcing.domain import Aggregate
 
 
 class Team(Aggregate):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from eventsourcing.domain import Aggregate
+
 from domain.errors import ConflictError, InvalidInputError, NotFoundError
 from domain.events import Created, Event
-from eventsourcing.domain import Aggregate
 
 MAX_APPLICATION_TOKENS = 5
 """Portus F14: at most five application tokens per user."""

@@ -6,10 +6,10 @@ Events store these as their plain string values (payloads are primitives); reade
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """A member's role in a team (portus.md §3.1)."""
 
     VIEWER = "viewer"
@@ -17,7 +17,7 @@ class Role(str, Enum):
     OWNER = "owner"
 
 
-class Visibility(str, Enum):
+class Visibility(StrEnum):
     """Who may pull from a namespace: team members, any signed-in user, or anyone (F20)."""
 
     PRIVATE = "private"
@@ -25,13 +25,13 @@ class Visibility(str, Enum):
     PUBLIC = "public"
 
 
-class NamespaceKind(str, Enum):
+class NamespaceKind(StrEnum):
     GLOBAL = "global"
     PERSONAL = "personal"
     TEAM = "team"
 
 
-class TeamKind(str, Enum):
+class TeamKind(StrEnum):
     """Personal and admins teams are hidden: nobody edits them by hand (portus.md §3.2)."""
 
     REGULAR = "regular"
@@ -39,7 +39,7 @@ class TeamKind(str, Enum):
     ADMINS = "admins"
 
 
-class PushPolicy(str, Enum):
+class PushPolicy(StrEnum):
     """`user_permission.push_images.policy` (portus.md §3.1, push-policy variants)."""
 
     ALLOW_TEAMS = "allow-teams"
@@ -47,7 +47,7 @@ class PushPolicy(str, Enum):
     ADMIN_ONLY = "admin-only"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """The registry actions Wharfinger recognises; any other requested action is dropped."""
 
     PULL = "pull"

@@ -9,23 +9,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from uuid import UUID
 
 import psycopg
+from eventsourcing.application import Application
 from psycopg import sql
 
-from eventsourcing.application import Application
 from eventstore.location import PostgresTarget
 
 log = logging.getLogger(__name__)
 
 
-async def listen_for_appends(target: PostgresTarget, app: Application,
+async def listen_for_appends(target: PostgresTarget, app: Application[UUID],
                              on_append: Callable[[], None]) -> None:
     channel = str(getattr(app.recorder, "channel_name", ""))
     backoff = 0.5
     while True:
         try:
-            conn = await psycopg.AsyncConnection.connect(**target.conninfo(), autocommit=True)
+            conn = await psycopg.AsyncConnection.connect(target.conninfo(), autocommit=True)
             async with conn:
                 await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                 backoff = 0.5

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from psycopg.conninfo import make_conninfo
+
 
 class StoreConfigError(ValueError):
     pass
@@ -24,13 +26,10 @@ class PostgresTarget:
     password: str
     schema: str
 
-    def conninfo(self) -> dict[str, str | int]:
-        info: dict[str, str | int] = {"host": self.host, "port": self.port,
-                                      "dbname": self.dbname, "user": self.user,
-                                      "connect_timeout": 5}
-        if self.password:
-            info["password"] = self.password
-        return info
+    def conninfo(self) -> str:
+        """A libpq connection string (psycopg quotes the values)."""
+        return make_conninfo(host=self.host, port=self.port, dbname=self.dbname,
+                             user=self.user, password=self.password or None, connect_timeout=5)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import sqlite3
 from typing import TypeVar
+from uuid import UUID
 
 import psycopg
+from eventsourcing.application import Application
 from psycopg import sql
 
-from eventsourcing.application import Application
 from eventstore.location import StoreLocation
 
-A = TypeVar("A", bound=Application)
+A = TypeVar("A", bound="Application[UUID]")
 
 
 def open_log(location: StoreLocation, application_class: type[A], log_name: str) -> A:
@@ -31,16 +32,16 @@ def open_log(location: StoreLocation, application_class: type[A], log_name: str)
 def _ensure_schema(location: StoreLocation) -> None:
     # The library never creates a schema itself (setup-notes.md, PostgreSQL).
     assert location.postgres is not None
-    with psycopg.connect(**location.postgres.conninfo(), autocommit=True) as conn:
+    with psycopg.connect(location.postgres.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
             sql.Identifier(location.postgres.schema)))
 
 
-def events_table(app: Application) -> str:
+def events_table(app: Application[UUID]) -> str:
     return str(getattr(app.recorder, "events_table_name", "stored_events"))
 
 
-def _forbid_rewrites(location: StoreLocation, app: Application) -> None:
+def _forbid_rewrites(location: StoreLocation, app: Application[UUID]) -> None:
     """Events are facts: the store itself refuses UPDATE and DELETE (and TRUNCATE) of them."""
     table = events_table(app)
     if location.postgres is None:
@@ -53,7 +54,7 @@ def _forbid_rewrites(location: StoreLocation, app: Application) -> None:
         return
     schema = location.postgres.schema
     fn = sql.Identifier(schema, "wharfinger_refuse_rewrite")
-    with psycopg.connect(**location.postgres.conninfo(), autocommit=True) as conn:
+    with psycopg.connect(location.postgres.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL(
             "CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
             " RAISE EXCEPTION 'events are immutable: % refused on %', TG_OP, TG_TABLE_NAME;"

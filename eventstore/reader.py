@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -15,7 +16,7 @@ class LoggedEvent:
     event: Any
 
 
-def read_after(app: Application, position: int, limit: int = 1000) -> list[LoggedEvent]:
+def read_after(app: Application[UUID], position: int, limit: int = 1000) -> list[LoggedEvent]:
     """Up to `limit` events after `position`, in log order. Blocking."""
     notifications = app.recorder.select_notifications(
         start=position, limit=limit, inclusive_of_start=False)
@@ -23,5 +24,5 @@ def read_after(app: Application, position: int, limit: int = 1000) -> list[Logge
     return [LoggedEvent(n.id, to_event(n)) for n in notifications]
 
 
-def head_position(app: Application) -> int:
+def head_position(app: Application[UUID]) -> int:
     return app.recorder.max_notification_id() or 0

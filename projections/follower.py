@@ -10,6 +10,7 @@ polling. `is_current()` tells readers whether the projection can be trusted (fai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -101,7 +102,5 @@ class LogFollower:
             except Exception as e:  # the store is down: report, keep trying, fail closed
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.warning("cannot read the event log: %s", self.last_error)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-            except TimeoutError:
-                pass

@@ -38,13 +38,13 @@ def database_url(backend: str) -> Iterator[str | None]:
     target = parse_postgres_url(base)
     schema = f"t_{secrets.token_hex(6)}"
     conninfo = target.conninfo()
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     sep = "&" if "?" in base else "?"
     try:
         yield f"{base}{sep}schema={schema}"
     finally:
-        with psycopg.connect(**conninfo, autocommit=True) as conn:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 

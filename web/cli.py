@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="address to listen on (default $WHARFINGER_LISTEN or 127.0.0.1:5080)")
     serve.set_defaults(func=_serve)
 
-    boot = sub.add_parser("bootstrap", help="create the first admin (only while there are no users)")
+    boot = sub.add_parser("bootstrap",
+                          help="create the first admin (only while there are no users)")
     boot.add_argument("--username", required=True)
     boot.add_argument("--email", required=True)
     boot.add_argument("--password-stdin", action="store_true",

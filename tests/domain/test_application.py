@@ -154,7 +154,7 @@ def test_stored_events_cannot_be_rewritten(app: Wharfinger, location: StoreLocat
         import psycopg
 
         target = location.postgres
-        with psycopg.connect(**target.conninfo(), autocommit=True) as conn:
+        with psycopg.connect(target.conninfo(), autocommit=True) as conn:
             for statement in ("UPDATE {s}.wharfinger_events SET state = '\\x00'",
                               "DELETE FROM {s}.wharfinger_events",
                               "TRUNCATE {s}.wharfinger_events"):

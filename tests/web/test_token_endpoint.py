@@ -72,7 +72,8 @@ async def test_password_login_like_docker_login_returns_a_refresh_token(
     refresh = body["refresh_token"]
     # containers/image then uses only the POST with a chunked body (§3.4)
     async def chunks():  # type: ignore[no-untyped-def]
-        yield f"client_id=containers/image&grant_type=refresh_token&refresh_token={refresh}".encode()
+        yield ("client_id=containers/image&grant_type=refresh_token"
+               f"&refresh_token={refresh}").encode()
         yield f"&scope={SCOPE}&service={SERVICE}".encode()
 
     posted = await client.post("/v2/token", data=chunks(),
@@ -229,7 +230,7 @@ def _rename_events_table(settings: Settings, old: str, new: str) -> None:
             conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
         return
     schema = location.postgres.schema
-    with psycopg.connect(**location.postgres.conninfo(), autocommit=True) as pg:
+    with psycopg.connect(location.postgres.conninfo(), autocommit=True) as pg:
         pg.execute(f'ALTER TABLE "{schema}".{old} RENAME TO {new}')  # type: ignore[arg-type]
 
 
@@ -240,7 +241,8 @@ async def test_store_unreadable_beyond_the_bound_fails_closed(
     client = await aiohttp_client(create_app(settings))
     world = await build_world(client)
     params = {"service": SERVICE, "scope": SCOPE}
-    assert (await client.get("/v2/token", params=params, headers=world.basic("viewer"))).status == 200
+    first = await client.get("/v2/token", params=params, headers=world.basic("viewer"))
+    assert first.status == 200
     table = "stored_events" if database_url is None else "wharfinger_events"
     _rename_events_table(settings, table, "events_hidden")
     try:

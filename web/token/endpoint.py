@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from urllib.parse import parse_qs
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 from aiohttp import web
 

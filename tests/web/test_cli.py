@@ -1,0 +1,95 @@
+"""The `wharfinger` command line, run in-process against real stores on both backends."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from web.cli import main
+from web.settings import Settings
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    env = {"WHARFINGER_DATA_DIR": str(settings.data_dir),
+           "WHARFINGER_MACHINE_FQDN_VALUE": "wharfinger.test"}
+    if settings.database_url:
+        env["WHARFINGER_DATABASE_URL"] = str(settings.database_url)
+    return env
+
+
+def run(argv: list[str], env: dict[str, str], stdin: str = "",
+        monkeypatch: pytest.MonkeyPatch | None = None) -> int:
+    if monkeypatch is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return main(argv, env)
+
+
+def test_bootstrap_registry_and_config(settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    env = cli_env(settings)
+    # Step 1: the first admin, password on stdin, JSON out for scripts.
+    assert run(["bootstrap", "--username", "admin", "--email", "admin@example.org",
+                "--password-stdin", "--json"], env, "a long password\n", monkeypatch) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["username"] == "admin" and created["plain_token"].startswith("wht_")
+    # Step 2: only once.
+    assert run(["bootstrap", "--username", "other", "--email", "o@example.org",
+                "--password-stdin"], env, "a long password\n", monkeypatch) == 1
+    assert "no users" in capsys.readouterr().err
+    # Step 3: the registry.
+    assert run(["registry", "create", "--name", "main", "--hostname", "127.0.0.1:5000"],
+               env) == 0
+    assert "Registered registry main" in capsys.readouterr().out
+    assert run(["registry", "create", "--name", "again", "--hostname", "x"], env) == 1
+    assert "only create one registry" in capsys.readouterr().err
+    # Step 4: the YAML to paste into the registry's config.
+    assert run(["registry-config", "--service", "127.0.0.1:5000",
+                "--url", "http://127.0.0.1:5080"], env) == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    token = config["auth"]["token"]
+    assert token == {"realm": "http://127.0.0.1:5080/v2/token", "service": "127.0.0.1:5000",
+                     "issuer": "wharfinger.test", "rootcertbundle": token["rootcertbundle"]}
+    assert Path(token["rootcertbundle"]).is_absolute()
+    assert "BEGIN CERTIFICATE" in Path(token["rootcertbundle"]).read_text()
+    endpoint = config["notifications"]["endpoints"][0]
+    assert endpoint["url"] == "http://127.0.0.1:5080/v2/webhooks/events"
+    secret = (settings.keys_dir / "notification.secret").read_text().strip()
+    assert endpoint["headers"]["Authorization"] == [f"Bearer {secret}"]
+    assert (settings.keys_dir / "notification.secret").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(("argv", "stdin", "message"), [
+    (["bootstrap", "--username", "admin", "--email", "a@example.org", "--password-stdin"],
+     "short\n", "too short"),
+    (["bootstrap", "--username", "!!!!", "--email", "a@example.org", "--password-stdin"],
+     "a long password\n", "cannot be transformed"),
+    (["bootstrap", "--username", "admin", "--email", "not-an-email", "--password-stdin"],
+     "a long password\n", "email"),
+    (["registry-config", "--service", "x", "--url", "ftp://x"], "", "--url"),
+    (["serve", "--listen", "nowhere"], "", "HOST:PORT"),
+])
+def test_bad_arguments_print_one_line_and_exit_non_zero(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        argv: list[str], stdin: str, message: str) -> None:
+    assert run(argv, cli_env(settings), stdin, monkeypatch) != 0
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_configuration_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"WHARFINGER_DATA_DIR": str(tmp_path), "WHARFINGER_DELETE_ENABLED": "maybe"}
+    assert main(["registry-config", "--service", "x"], env) == 2
+    assert "WHARFINGER_DELETE_ENABLED" in capsys.readouterr().err
+    env = {"WHARFINGER_DATA_DIR": str(tmp_path), "WHARFINGER_NO_SUCH_KEY": "1"}
+    assert main(["registry-config", "--service", "x"], env) == 2
+    assert "unknown configuration key" in capsys.readouterr().err
+
+
+def test_unknown_command_exits_non_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["frobnicate"], {})
+    assert exit_info.value.code == 2

@@ -14,6 +14,7 @@ from domain.application import Wharfinger
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
+from projections.fold import Fold, fan_out
 from projections.follower import LogFollower
 from projections.permissions import PermissionIndex
 from web.blocking import BlockingPool
@@ -77,13 +78,15 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         notification_secret = await pool.run(load_or_create_secret,
                                               keys_dir / "notification.secret")
         index = PermissionIndex()
+        # Every in-memory read model this node serves; one follower keeps them all current.
+        folds: list[Fold] = [index]
         opened = store
 
         async def read(position: int, limit: int) -> list[LoggedEvent]:
             return await pool.run(read_after, opened, position, limit)
 
         follower = LogFollower(
-            read, index.apply,
+            read, fan_out(folds),
             poll_interval=0.1 if location.postgres is None else 1.0,
             max_staleness=float(settings["token.max_staleness_seconds"]))
         await follower.catch_up()

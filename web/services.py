@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from domain.actors import acting_as
 from domain.application import Wharfinger
+from domain.audit_trail import AuditTrail
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENTS_LOG = "events"
+AUDIT_LOG = "audit"
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Services:
     settings: Settings
     pool: BlockingPool
     store: Wharfinger
+    audit: AuditTrail
+    """The second log, for high-volume facts (domain.audit_trail)."""
     index: PermissionIndex
     follower: LogFollower
     signing_key: SigningKey
@@ -66,9 +70,11 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     pool = BlockingPool(max_workers=8)
     location = store_location(settings)
     store: Wharfinger | None = None
+    audit: AuditTrail | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
         store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
+        audit = await pool.run(open_log, location, AuditTrail, AUDIT_LOG)
         await pool.run(store.record_access_rules, settings.access_rules)
         keys_dir = settings.keys_dir
         signing_key = await pool.run(
@@ -98,7 +104,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                 listen_for_appends(location.postgres, store, follower.nudge),
                 name="listen-for-appends"))
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
-        yield Services(settings, pool, store, index, follower, signing_key,
+        yield Services(settings, pool, store, audit, index, follower, signing_key,
                        RefreshTokens(refresh_key.encode(), lifetime), notification_secret)
     finally:
         for task in tasks:
@@ -106,6 +112,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if store is not None:
-            await pool.run(store.close)
+        for log_app in (store, audit):
+            if log_app is not None:
+                await pool.run(log_app.close)
         pool.shutdown()

@@ -1,15 +1,71 @@
-"""Signing the registry's bearer tokens: compact JWS with `kid` and `x5c` (RFC 7515, 7519)."""
+"""Signing the registry's bearer tokens: compact JWS with `kid` and `x5c` (RFC 7515, 7519; §1.4)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping
 
 import jwt
 
 from web.token.keys import SigningKey
 
+_COMPACT = (",", ":")
+
+
+class JwtSigner:
+    """Signs tokens with one key. The header is the same for every token, so it is encoded
+    once; per token only the claims are serialised and signed. The signature itself is
+    pyjwt's, which gives ES256 as raw r||s, the 64 bytes the registry requires (§0.3)."""
+
+    __slots__ = ("_algorithm", "_header", "_private_key")
+
+    def __init__(self, key: SigningKey) -> None:
+        self._algorithm = jwt.get_algorithm_by_name(key.algorithm)
+        self._private_key = key.private_key
+        header = {"typ": "JWT", "alg": key.algorithm, "kid": key.kid, "x5c": list(key.x5c)}
+        self._header = _b64url(json.dumps(header, separators=_COMPACT).encode())
+
+    def sign(self, claims: Mapping[str, object]) -> str:
+        _check_claims(claims)
+        body = claims if isinstance(claims, dict) else dict(claims)
+        payload = _b64url(json.dumps(body, separators=_COMPACT, allow_nan=False).encode())
+        signing_input = f"{self._header}.{payload}"
+        signature = self._algorithm.sign(signing_input.encode("ascii"), self._private_key)
+        return f"{signing_input}.{_b64url(signature)}"
+
+
+# Keyed by identity: hashing the frozen SigningKey hashes its certificate, several microseconds
+# per token on the hot path. The entry holds the key, so its id cannot be reused meanwhile.
+_signers: dict[int, tuple[SigningKey, JwtSigner]] = {}
+
+
+def signer_for(key: SigningKey) -> JwtSigner:
+    """The signer of `key`, built on first use (a process normally has exactly one key)."""
+    entry = _signers.get(id(key))
+    if entry is None or entry[0] is not key:
+        if len(_signers) >= 4:  # keys replaced over and over: forget the old ones
+            _signers.clear()
+        entry = _signers[id(key)] = (key, JwtSigner(key))
+    return entry[1]
+
 
 def sign_jwt(key: SigningKey, claims: Mapping[str, object]) -> str:
-    # pyjwt emits ES256 signatures as raw r||s, as the registry requires (§0.3).
-    return jwt.encode(dict(claims), key.private_key, algorithm=key.algorithm,
-                      headers={"kid": key.kid, "x5c": list(key.x5c)})
+    """The compact JWS of `claims`, with header `{typ, alg, kid, x5c}`."""
+    return signer_for(key).sign(claims)
+
+
+def _check_claims(claims: Mapping[str, object]) -> None:
+    # Distribution unmarshals these into int64 and `aud` into a string, and rejects the whole
+    # token otherwise (§3.2): fail here, where the bug is, rather than at the registry.
+    if "exp" not in claims:
+        raise ValueError("a registry token needs an exp claim")
+    for name in ("exp", "nbf", "iat"):
+        if name in claims and type(claims[name]) is not int:
+            raise ValueError(f"the {name} claim must be an integer, not {claims[name]!r}")
+    if "aud" in claims and not isinstance(claims["aud"], str):
+        raise ValueError(f"the aud claim must be one string, not {claims['aud']!r}")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -6,13 +6,14 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from domain import events
 from domain.errors import InvalidInputError
-from domain.events import Created, Event
+from domain.events import Event
 from domain.values import NamespaceKind, Visibility
 
 
 class Namespace(Aggregate):
-    class Created(Created):
+    class Created(events.Created):
         name: str
         kind: str
         team_id: UUID
@@ -72,6 +73,12 @@ class Namespace(Aggregate):
                            visibility=visibility.value)
 
     def move_to_team(self, team_id: UUID) -> None:
+        # Portus's matrix hangs rights on the kind: the global namespace belongs to the admins and a
+        # personal namespace to its user. Moving either to a team would hand that team's owners
+        # delete on global, or another user's push policy on a personal namespace.
+        if self.kind is not NamespaceKind.TEAM:
+            raise InvalidInputError(f"The {self.kind.value} namespace cannot be moved to a team",
+                                    field="team")
         assert self.team_id is not None
         if team_id != self.team_id:
             self.trigger_event(self.MovedToTeam, old_team_id=self.team_id, team_id=team_id)

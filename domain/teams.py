@@ -6,13 +6,14 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from domain import events
 from domain.errors import ConflictError, LastOwnerError, NotFoundError
-from domain.events import Created, Event
+from domain.events import Event
 from domain.values import Role, TeamKind
 
 
 class Team(Aggregate):
-    class Created(Created):
+    class Created(events.Created):
         name: str
         kind: str
         description: str

@@ -58,6 +58,8 @@ fi
 ensure_packages --no-install-recommends -- slapd ldap-utils
 ensure_packages --no-install-recommends -- chromium chromium-driver
 ensure_packages postgresql
+# Load generator for `make bench` (the token endpoint benchmark drives it from a separate process).
+ensure_packages --no-install-recommends -- wrk
 
 # --- PostgreSQL 15 -----------------------------------------------------------------------------
 

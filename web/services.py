@@ -112,7 +112,9 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # A cancelled task's blocking call keeps running in its worker thread: wait for every
+        # such call to finish before closing the stores under it (SQLite segfaults otherwise).
+        await asyncio.to_thread(pool.shutdown)
         for log_app in (store, audit):
             if log_app is not None:
-                await pool.run(log_app.close)
-        pool.shutdown()
+                await asyncio.to_thread(log_app.close)

@@ -47,7 +47,21 @@ class Namespace(Aggregate):
         def apply(self, ns: Namespace) -> None:
             ns.description = self.description
 
+    class Renamed(Event):
+        old_name: str
+        name: str
+
+        def apply(self, ns: Namespace) -> None:
+            ns.name = self.name
+
+    class Deleted(Event):
+        """The namespace is gone: its name is free again, its id is never reused."""
+
+        def apply(self, ns: Namespace) -> None:
+            ns.deleted = True
+
     def __init__(self) -> None:
+        self.deleted = False
         self.name = ""
         self.kind = NamespaceKind.TEAM
         self.team_id: UUID | None = None
@@ -87,3 +101,17 @@ class Namespace(Aggregate):
         if description != self.description:
             self.trigger_event(self.DescriptionChanged, old_description=self.description,
                                description=description)
+
+    def rename(self, name: str) -> None:
+        if self.kind is not NamespaceKind.TEAM:
+            raise InvalidInputError(f"The {self.kind.value} namespace cannot be renamed",
+                                    field="name")
+        if name != self.name:
+            self.trigger_event(self.Renamed, old_name=self.name, name=name)
+
+    def delete(self) -> None:
+        if self.kind is not NamespaceKind.TEAM:
+            what = "personal" if self.kind is NamespaceKind.PERSONAL else "global"
+            raise InvalidInputError(f"Cannot remove {what} namespace", field="namespace")
+        if not self.deleted:
+            self.trigger_event(self.Deleted)

@@ -44,7 +44,28 @@ class Team(Aggregate):
         def apply(self, team: Team) -> None:
             team.members.pop(str(self.user_id), None)
 
+    class Renamed(Event):
+        old_name: str
+        name: str
+
+        def apply(self, team: Team) -> None:
+            team.name = self.name
+
+    class DescriptionChanged(Event):
+        old_description: str
+        description: str
+
+        def apply(self, team: Team) -> None:
+            team.description = self.description
+
+    class Deleted(Event):
+        """The team is gone (its namespaces were moved or deleted first); its id is not reused."""
+
+        def apply(self, team: Team) -> None:
+            team.deleted = True
+
     def __init__(self) -> None:
+        self.deleted = False
         self.name = ""
         self.kind = TeamKind.REGULAR
         self.description = ""
@@ -83,6 +104,19 @@ class Team(Aggregate):
         if old is Role.OWNER:
             self._keep_an_owner(user_id)
         self.trigger_event(self.MemberRemoved, user_id=user_id, role=old.value)
+
+    def rename(self, name: str) -> None:
+        if name != self.name:
+            self.trigger_event(self.Renamed, old_name=self.name, name=name)
+
+    def set_description(self, description: str) -> None:
+        if description != self.description:
+            self.trigger_event(self.DescriptionChanged, old_description=self.description,
+                               description=description)
+
+    def delete(self) -> None:
+        if not self.deleted:
+            self.trigger_event(self.Deleted)
 
     def _existing_role(self, user_id: UUID) -> Role:
         role = self.members.get(str(user_id))

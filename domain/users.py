@@ -70,7 +70,23 @@ class User(Aggregate):
         def apply(self, user: User) -> None:
             user.application_tokens.pop(str(self.token_id), None)
 
+    class EmailChanged(Event):
+        email: str
+
+        def apply(self, user: User) -> None:
+            user.email = self.email
+
+    class Deleted(Event):
+        """The account is gone: its name and email are free again, its id is never reused."""
+
+        def apply(self, user: User) -> None:
+            user.deleted = True
+            user.enabled = False
+            user.application_tokens.clear()
+            user.credentials_version += 1
+
     def __init__(self) -> None:
+        self.deleted = False
         self.username = ""
         self.email = ""
         self.password_hash: str | None = None
@@ -95,6 +111,14 @@ class User(Aggregate):
     def set_display_name(self, display_name: str | None) -> None:
         if display_name != self.display_name:
             self.trigger_event(self.DisplayNameSet, display_name=display_name)
+
+    def change_email(self, email: str) -> None:
+        if email != self.email:
+            self.trigger_event(self.EmailChanged, email=email)
+
+    def delete(self) -> None:
+        if not self.deleted:
+            self.trigger_event(self.Deleted)
 
     def grant_admin(self) -> None:
         if not self.admin:

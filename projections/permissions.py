@@ -147,6 +147,32 @@ class PermissionIndex:
     def _token_revoked(self, e: User.ApplicationTokenRevoked) -> None:
         self.users[e.originator_id].tokens.pop(e.token_id, None)
 
+    def _user_deleted(self, e: User.Deleted) -> None:
+        # A deleted account signs in nowhere; its name may be taken by a new account.
+        user = self.users.pop(e.originator_id, None)
+        if user is not None and self.user_ids_by_name.get(user.username) == user.id:
+            del self.user_ids_by_name[user.username]
+        for team in self.teams.values():
+            team.members.pop(e.originator_id, None)
+
+    def _team_renamed(self, e: Team.Renamed) -> None:
+        self.teams[e.originator_id].name = e.name
+
+    def _team_deleted(self, e: Team.Deleted) -> None:
+        self.teams.pop(e.originator_id, None)
+
+    def _namespace_renamed(self, e: Namespace.Renamed) -> None:
+        ns = self.namespaces[e.originator_id]
+        if self.namespace_ids_by_name.get(ns.name) == ns.id:
+            del self.namespace_ids_by_name[ns.name]
+        ns.name = e.name
+        self.namespace_ids_by_name[e.name] = ns.id
+
+    def _namespace_deleted(self, e: Namespace.Deleted) -> None:
+        ns = self.namespaces.pop(e.originator_id, None)
+        if ns is not None and self.namespace_ids_by_name.get(ns.name) == ns.id:
+            del self.namespace_ids_by_name[ns.name]
+
     def _team_created(self, e: Team.Created) -> None:
         self.teams[e.originator_id] = TeamRecord(e.originator_id, e.name, TeamKind(e.kind))
 
@@ -189,7 +215,12 @@ _HANDLERS: dict[type[Any], Callable[[PermissionIndex, Any], None]] = {
     User.Enabled: PermissionIndex._enabled,
     User.ApplicationTokenCreated: PermissionIndex._token_created,
     User.ApplicationTokenRevoked: PermissionIndex._token_revoked,
+    User.Deleted: PermissionIndex._user_deleted,
     Team.Created: PermissionIndex._team_created,
+    Team.Renamed: PermissionIndex._team_renamed,
+    Team.Deleted: PermissionIndex._team_deleted,
+    Namespace.Renamed: PermissionIndex._namespace_renamed,
+    Namespace.Deleted: PermissionIndex._namespace_deleted,
     Team.MemberAdded: PermissionIndex._member_added,
     Team.MemberRoleChanged: PermissionIndex._member_role_changed,
     Team.MemberRemoved: PermissionIndex._member_removed,

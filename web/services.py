@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from domain.actors import acting_as
@@ -15,6 +15,7 @@ from domain.audit_trail import AuditTrail
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
+from projections.directory import Directory
 from projections.fold import Fold, fan_out
 from projections.follower import LogFollower
 from projections.permissions import PermissionIndex
@@ -43,6 +44,8 @@ class Services:
     signing_key: SigningKey
     refresh_tokens: RefreshTokens
     notification_secret: str
+    directory: Directory = field(default_factory=Directory)
+    """Integer API ids and names of users, teams, namespaces (projections.directory)."""
 
     async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
         """Run a command in the pool and return once this node's projection reflects it."""
@@ -84,8 +87,9 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         notification_secret = await pool.run(load_or_create_secret,
                                               keys_dir / "notification.secret")
         index = PermissionIndex()
+        directory = Directory()
         # Every in-memory read model this node serves; one follower keeps them all current.
-        folds: list[Fold] = [index]
+        folds: list[Fold] = [index, directory]
         opened = store
 
         async def read(position: int, limit: int) -> list[LoggedEvent]:
@@ -105,7 +109,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                 name="listen-for-appends"))
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
         yield Services(settings, pool, store, audit, index, follower, signing_key,
-                       RefreshTokens(refresh_key.encode(), lifetime), notification_secret)
+                       RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
+                       directory=directory)
     finally:
         for task in tasks:
             task.cancel()

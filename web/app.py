@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from web.api import bootstrap, registries
+from web.api import audit, bootstrap, registries
 from web.appkeys import SERVICES, SETTINGS
 from web.errors import error_middleware
 from web.services import running_services
@@ -31,5 +31,6 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(endpoint.routes)
     app.add_routes(bootstrap.routes)
     app.add_routes(registries.routes)
+    app.add_routes(audit.routes)
     app.router.add_get("/api/v1/_ping", _ping)
     return app

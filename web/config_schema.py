@@ -77,6 +77,9 @@ DEFAULTS: dict[str, object] = {
     "token.refresh_token_lifetime_days": 90,
     "token.max_staleness_seconds": 5,
     "registry.record_pulls.enabled": True,
+    # Audit: time travel and tamper evidence (issue 5).
+    "audit.fold_checkpoint_interval": 1000,
+    "audit.checkpoint_interval_seconds": 300,
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -98,6 +101,8 @@ MINIMUM: dict[str, int] = {
     "ldap.port": 1,
     "ldap.timeout": 1,
     "email.smtp.port": 1,
+    "audit.fold_checkpoint_interval": 1,
+    "audit.checkpoint_interval_seconds": 1,
 }
 
 SECRET_KEYS = frozenset({"ldap.authentication.password", "email.smtp.password"})

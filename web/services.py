@@ -19,6 +19,7 @@ from projections.directory import Directory
 from projections.fold import Fold, fan_out
 from projections.follower import LogFollower
 from projections.permissions import PermissionIndex
+from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
@@ -44,6 +45,8 @@ class Services:
     signing_key: SigningKey
     refresh_tokens: RefreshTokens
     notification_secret: str
+    audit_tools: AuditTools
+    """Time travel and tamper evidence over both logs (issue 5)."""
     directory: Directory = field(default_factory=Directory)
     """Integer API ids and names of users, teams, namespaces (projections.directory)."""
 
@@ -107,10 +110,13 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
             tasks.append(asyncio.create_task(
                 listen_for_appends(location.postgres, store, follower.nudge),
                 name="listen-for-appends"))
+        tools = audit_tools(location, store, audit,
+                            every=int(settings["audit.fold_checkpoint_interval"]))
+        tasks.append(asyncio.create_task(tools.keep_current(pool, 5.0), name="audit-tools"))
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
         yield Services(settings, pool, store, audit, index, follower, signing_key,
                        RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
-                       directory=directory)
+                       audit_tools=tools, directory=directory)
     finally:
         for task in tasks:
             task.cancel()

@@ -1,0 +1,97 @@
+"""Side tables beside the event log: derived data (fold checkpoints, Merkle nodes, signed
+checkpoints) that can always be recomputed from the log and so never holds a fact of its own.
+
+SQLite: a file of its own (`integrity.sqlite` in the data directory), so the event store's
+connection never waits on it. PostgreSQL: tables prefixed `wharfinger_` in the log's schema.
+Statements are written with `?` placeholders; PostgreSQL gets them as `%s`. Blocking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+import psycopg
+
+from eventstore.location import StoreLocation
+
+SQLITE_FILE = "integrity.sqlite"
+
+
+class Cursor(Protocol):
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, query: str, params: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class SideTables:
+    """One interface over both backends: `transaction()` yields a cursor taking `?` params."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        self.backend = location.backend
+        self.prefix = "wharfinger_"
+
+    def table(self, name: str) -> str:
+        if self.location.postgres is None:
+            return name
+        return f'"{self.location.postgres.schema}"."{self.prefix}{name}"'
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        if self.location.postgres is None:
+            self.location.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            conn = sqlite3.connect(self.location.data_dir / SQLITE_FILE, timeout=10,
+                                   isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn.cursor()
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            return
+        with psycopg.connect(self.location.postgres.conninfo()) as pg, pg.cursor() as cur:
+            yield _PgCursor(cur)
+
+    def create(self, ddl: Sequence[str]) -> None:
+        """Run `CREATE TABLE IF NOT EXISTS …` statements; `{t:name}` becomes a table name and
+        `BLOB` becomes `bytea` on PostgreSQL."""
+        with self.transaction() as cur:
+            for statement in ddl:
+                text = self.render(statement)
+                if self.location.postgres is not None:
+                    text = text.replace("BLOB", "bytea").replace("INTEGER", "bigint")
+                cur.execute(text)
+
+    def render(self, statement: str) -> str:
+        out = statement
+        while "{t:" in out:
+            start = out.index("{t:")
+            end = out.index("}", start)
+            out = out[:start] + self.table(out[start + 3:end]) + out[end + 1:]
+        return out
+
+
+class _PgCursor:
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+        self._cur = cur
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
+        return self._cur.execute(query.replace("?", "%s"), params)
+
+    def executemany(self, query: str, params: Sequence[Sequence[Any]]) -> Any:
+        return self._cur.executemany(query.replace("?", "%s"), params)
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()

@@ -1,0 +1,261 @@
+"""Fold checkpoints: the permission fold saved every N events, so a past state is a checkpoint
+plus at most N events, never a replay from the beginning.
+
+A checkpoint row holds the log position it reflects, the latest event time folded so far (a
+high-water mark, so "the last checkpoint whose time ≤ T" is a plain index lookup even if clocks
+of several nodes disagree a little) and the fold's state as compressed JSON (never pickle: the
+table is data an attacker with database access can edit, and it must not become code).
+
+"The state at time T" is the fold of the longest prefix of the log whose events all happened at
+or before T: the events a reader at T could have seen, in log order.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, SafeUUID
+
+from domain.values import AccessRules, NamespaceKind, PushPolicy, Role, TeamKind, Visibility
+from eventstore.reader import LoggedEvent
+from eventstore.side_tables import SideTables
+from projections.permissions import (
+    NamespaceRecord,
+    PermissionIndex,
+    RegistryRecord,
+    TeamRecord,
+    UserRecord,
+)
+
+FORMAT = 2
+DEFAULT_EVERY = 1000
+
+DDL = ("CREATE TABLE IF NOT EXISTS {t:fold_checkpoints} (position INTEGER PRIMARY KEY,"
+       " folded INTEGER NOT NULL, max_time INTEGER NOT NULL, state BLOB NOT NULL)",
+       "CREATE INDEX IF NOT EXISTS fold_checkpoints_time ON {t:fold_checkpoints} (max_time)")
+
+ReadAfter = Callable[[int, int], list[LoggedEvent]]
+
+
+def micros(t: datetime) -> int:
+    return int(t.timestamp() * 1_000_000)
+
+
+def event_micros(logged: LoggedEvent) -> int:
+    return micros(logged.event.timestamp)
+
+
+# -- the fold's state as JSON ---------------------------------------------------------------------
+# Every id is written once, in `ids`, and referred to by its place there; memberships are flat
+# lists of `user * 4 + role`. Loading is on the path of every time-travel query, and building
+# UUID objects and dicts dominates it, so each distinct UUID is built once.
+
+_ROLES = list(Role)
+_ROLE_NUMBER = {r: i for i, r in enumerate(_ROLES)}
+
+
+def _uuid(value: int) -> UUID:
+    # UUID(int=…) validates and is several times slower; the value came from a UUID's `int`.
+    u = object.__new__(UUID)
+    object.__setattr__(u, "int", value)
+    object.__setattr__(u, "is_safe", SafeUUID.unknown)
+    return u
+
+
+def dump_index(index: PermissionIndex) -> bytes:
+    ids: list[int] = []
+    number: dict[UUID, int] = {}
+
+    def ref(u: UUID) -> int:
+        n = number.get(u)
+        if n is None:
+            n = number[u] = len(ids)
+            ids.append(u.int)
+        return n
+
+    users = [[ref(u.id), u.username, u.email, u.admin, u.bot, u.enabled, u.password_hash,
+              u.credentials_version, u.display_name,
+              [[ref(t), app, h] for t, (app, h) in u.tokens.items()]]
+             for u in index.users.values()]
+    teams = [[ref(t.id), t.name, t.kind.value,
+              [ref(m) * 4 + _ROLE_NUMBER[r] for m, r in t.members.items()]]
+             for t in index.teams.values()]
+    namespaces = [[ref(n.id), n.name, n.kind.value, n.visibility.value, ref(n.team_id)]
+                  for n in index.namespaces.values()]
+    reg = index.registry
+    state = {
+        "format": FORMAT, "position": index.position, "ids": ids, "users": users,
+        "teams": teams, "namespaces": namespaces,
+        "registry": [reg.name, reg.hostname, reg.external_hostname, reg.use_ssl] if reg else None,
+        "global": ref(index.global_namespace_id) if index.global_namespace_id else None,
+        "rules": [index.rules.push_policy.value, index.rules.delete_enabled,
+                  index.rules.delete_contributors],
+    }
+    return zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 1)
+
+
+def load_index(blob: bytes) -> PermissionIndex:
+    state: dict[str, Any] = json.loads(zlib.decompress(blob))
+    if state.get("format") != FORMAT:
+        raise ValueError(f"unknown fold checkpoint format {state.get('format')!r}")
+    ids = [_uuid(i) for i in state["ids"]]
+    roles = _ROLES
+    index = PermissionIndex(position=int(state["position"]))
+    users, by_name = index.users, index.user_ids_by_name
+    for uid, name, email, admin, bot, enabled, pw, cv, display, tokens in state["users"]:
+        user_id = ids[uid]
+        users[user_id] = UserRecord(user_id, name, email, admin, bot, enabled, pw, cv, display,
+                                    {ids[t]: (app, h) for t, app, h in tokens})
+        by_name[name] = user_id
+    for tid, name, kind, members in state["teams"]:
+        index.teams[ids[tid]] = TeamRecord(ids[tid], name, TeamKind(kind),
+                                           {ids[m >> 2]: roles[m & 3] for m in members})
+    for nid, name, kind, visibility, team in state["namespaces"]:
+        index.namespaces[ids[nid]] = NamespaceRecord(
+            ids[nid], name, NamespaceKind(kind), Visibility(visibility), ids[team])
+        index.namespace_ids_by_name[name] = ids[nid]
+    if state["registry"] is not None:
+        index.registry = RegistryRecord(*state["registry"])
+    index.global_namespace_id = ids[state["global"]] if state["global"] is not None else None
+    policy, delete_enabled, delete_contributors = state["rules"]
+    index.rules = AccessRules(PushPolicy(policy), delete_enabled, delete_contributors)
+    return index
+
+
+# -- the checkpoints ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Checkpoint:
+    position: int
+    folded: int
+    max_time: int
+
+
+@dataclass
+class PastState:
+    index: PermissionIndex
+    """The fold at `position`, the last event at or before the requested time."""
+    position: int
+    checkpoint: int
+    """The checkpoint it started from (0: the empty fold) and how many events were replayed."""
+    replayed: int
+
+
+class FoldCheckpoints:
+    """Writes a checkpoint every `every` events and answers "the fold as it was at T"."""
+
+    def __init__(self, side: SideTables, read_after: ReadAfter, *,
+                 every: int = DEFAULT_EVERY) -> None:
+        if every < 1:
+            raise ValueError("checkpoints need an interval of at least one event")
+        self._side = side
+        self._read_after = read_after
+        self.every = every
+        self._created = False
+        # The live fold of the writer, kept between calls so catching up reads only new events.
+        self._index: PermissionIndex | None = None
+        self._folded = 0
+        self._max_time = 0
+
+    def _ensure_tables(self) -> None:
+        if not self._created:
+            self._side.create(DDL)
+            self._created = True
+
+    def latest(self, *, at_or_before: int | None = None) -> tuple[Checkpoint, bytes] | None:
+        """The last checkpoint (whose high-water time is ≤ `at_or_before`, if given)."""
+        self._ensure_tables()
+        with self._side.transaction() as cur:
+            if at_or_before is None:
+                cur.execute(self._side.render(
+                    "SELECT position, folded, max_time, state FROM {t:fold_checkpoints}"
+                    " ORDER BY position DESC LIMIT 1"))
+            else:
+                cur.execute(self._side.render(
+                    "SELECT position, folded, max_time, state FROM {t:fold_checkpoints}"
+                    " WHERE max_time <= ? ORDER BY max_time DESC, position DESC LIMIT 1"),
+                    (at_or_before,))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return Checkpoint(int(row[0]), int(row[1]), int(row[2])), bytes(row[3])
+
+    def catch_up(self, batch: int = 1000) -> int:
+        """Fold new events, writing a checkpoint at every `every`th; returns events folded."""
+        if self._index is None:
+            found = self.latest()
+            if found is None:
+                self._index, self._folded, self._max_time = PermissionIndex(), 0, 0
+            else:
+                cp, blob = found
+                self._index, self._folded, self._max_time = load_index(blob), cp.folded, \
+                    cp.max_time
+        index = self._index
+        pending: list[tuple[int, int, int, bytes]] = []
+        applied = 0
+        while True:
+            events = self._read_after(index.position, batch)
+            for logged in events:
+                index.apply(logged)
+                self._folded += 1
+                applied += 1
+                self._max_time = max(self._max_time, event_micros(logged))
+                if self._folded % self.every == 0:
+                    pending.append((index.position, self._folded, self._max_time,
+                                    dump_index(index)))
+            if pending:
+                self._write(pending)
+                pending = []
+            if len(events) < batch:
+                return applied
+
+    def _write(self, rows: list[tuple[int, int, int, bytes]]) -> None:
+        # Several nodes may write the same checkpoint: its content is determined by the log.
+        with self._side.transaction() as cur:
+            cur.executemany(self._side.render(
+                "INSERT INTO {t:fold_checkpoints} (position, folded, max_time, state)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (position) DO NOTHING"), rows)
+
+    def state_at(self, when: datetime, *, batch: int = 500) -> PastState:
+        """The fold of every event up to the first one that happened after `when`."""
+        limit = micros(when)
+        found = self.latest(at_or_before=limit)
+        if found is None:
+            index, start = PermissionIndex(), 0
+        else:
+            index, start = load_index(found[1]), found[0].position
+        replayed = 0
+        while True:
+            events = self._read_after(index.position, batch)
+            for logged in events:
+                if event_micros(logged) > limit:
+                    return PastState(index, index.position, start, replayed)
+                index.apply(logged)
+                replayed += 1
+            if len(events) < batch:
+                return PastState(index, index.position, start, replayed)
+
+    def state_at_position(self, position: int, *, batch: int = 500) -> PastState:
+        """The fold of every event up to and including log position `position`."""
+        self._ensure_tables()
+        with self._side.transaction() as cur:
+            cur.execute(self._side.render(
+                "SELECT state FROM {t:fold_checkpoints} WHERE position <= ?"
+                " ORDER BY position DESC LIMIT 1"), (position,))
+            row = cur.fetchone()
+        index = load_index(bytes(row[0])) if row else PermissionIndex()
+        start, replayed = index.position, 0
+        while index.position < position:
+            events = self._read_after(index.position, batch)
+            for logged in events:
+                if logged.position > position:
+                    return PastState(index, index.position, start, replayed)
+                index.apply(logged)
+                replayed += 1
+            if len(events) < batch:
+                break
+        return PastState(index, index.position, start, replayed)

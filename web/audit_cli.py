@@ -1,0 +1,203 @@
+"""`wharfinger audit …`: time travel, tamper evidence and evidence bundles from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from domain.application import Wharfinger
+from domain.audit_trail import AuditTrail
+from domain.errors import InvalidInputError
+from eventstore.open import open_log
+from projections import time_travel
+from web.audit_tools import AuditTools, audit_tools
+from web.services import AUDIT_LOG, EVENTS_LOG, store_location
+from web.settings import Settings
+
+
+def register(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="time travel, tamper evidence and evidence bundles")
+    actions = audit.add_subparsers(required=True, metavar="ACTION")
+
+    perms = actions.add_parser(
+        "permissions", help="what a user could pull, push and delete at a time, and why")
+    perms.add_argument("username")
+    _times(perms)
+    perms.set_defaults(func=_permissions)
+
+    access = actions.add_parser(
+        "access", help="who could pull, push and delete in a namespace or repository")
+    target = access.add_mutually_exclusive_group(required=True)
+    target.add_argument("--namespace")
+    target.add_argument("--repository", help="e.g. team/app (or app in the global namespace)")
+    _times(access)
+    access.set_defaults(func=_access)
+
+    explain = actions.add_parser("explain-token", help="why a token (by its jti) was issued")
+    explain.add_argument("jti")
+    explain.add_argument("--json", action="store_true")
+    explain.set_defaults(func=_explain)
+
+
+def _times(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--at", default=None,
+                        help="ISO 8601 time (default now); a bare date means 00:00 UTC")
+    parser.add_argument("--from", dest="since", default=None,
+                        help="with --to: list the changes between two times instead")
+    parser.add_argument("--to", dest="until", default=None)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+@contextlib.contextmanager
+def opened_tools(settings: Settings) -> Iterator[AuditTools]:
+    location = store_location(settings)
+    try:
+        events = open_log(location, Wharfinger, EVENTS_LOG)
+    except OSError as e:
+        raise InvalidInputError(
+            f"cannot open the event store in {settings.data_dir}: {e}") from None
+    try:
+        audit = open_log(location, AuditTrail, AUDIT_LOG)
+        try:
+            tools = audit_tools(location, events, audit,
+                                every=int(settings["audit.fold_checkpoint_interval"]))
+            tools.checkpoints.catch_up()
+            yield tools
+        finally:
+            audit.close()
+    finally:
+        events.close()
+
+
+def _window(args: argparse.Namespace) -> tuple[Any, Any] | None:
+    if args.since is None and args.until is None:
+        return None
+    if args.at is not None:
+        raise InvalidInputError("give either --at or --from/--to, not both")
+    if args.since is None:
+        raise InvalidInputError("--to needs --from")
+    since = time_travel.parse_time(args.since, "--from")
+    until = time_travel.parse_time(args.until or "now", "--to")
+    time_travel.check_range(since, until, ("--from", "--to"))
+    return since, until
+
+
+def _permissions(args: argparse.Namespace, settings: Settings) -> int:
+    window = _window(args)
+    when = time_travel.parse_time(args.at or "now", "--at")
+    with opened_tools(settings) as tools:
+        if window:
+            answer = time_travel.permissions_diff(tools.checkpoints, tools.read_events,
+                                                  args.username, *window)
+        else:
+            answer = time_travel.permissions_at(tools.checkpoints, args.username, when)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    elif window:
+        print(_diff_text(f"Changes to what {args.username} could do", answer, "namespace"))
+    else:
+        print(_permissions_text(answer))
+    return 0
+
+
+def _access(args: argparse.Namespace, settings: Settings) -> int:
+    window = _window(args)
+    when = time_travel.parse_time(args.at or "now", "--at")
+    repository = args.repository is not None
+    name = args.repository if repository else args.namespace
+    with opened_tools(settings) as tools:
+        if window:
+            answer = time_travel.access_diff(tools.checkpoints, tools.read_events, name,
+                                             *window, repository=repository)
+        else:
+            answer = time_travel.access_at(tools.checkpoints, name, when, repository=repository)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    elif window:
+        what = "repository" if repository else "namespace"
+        print(_diff_text(f"Changes to who could act on {what} {name}", answer, "who"))
+    else:
+        print(_access_text(answer))
+    return 0
+
+
+def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    with opened_tools(settings) as tools:
+        answer = time_travel.explain_token(tools.checkpoints, tools.read_audit, args.jti)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+        return 0
+    record = answer["record"]
+    print(f"Token {args.jti}: {record['type']} at {record.get('timestamp')}"
+          f" (audit trail position {answer['audit_position']})")
+    for key, value in sorted(record.items()):
+        if key not in ("type", "originator_id", "originator_version", "timestamp"):
+            print(f"  {key}: {json.dumps(value)}")
+    print(f"Recomputed from the log as it was then (position {answer['log_position_then']}):")
+    for item in answer["recomputed"]:
+        if "actions" not in item:
+            print(f"  {item['repository']}: {item['note']}")
+            continue
+        print(f"  {item['repository']}: {_actions_text(item['actions'])}"
+              f"   [{_grant_text(item['grant'])}]")
+    return 0
+
+
+# -- text output ----------------------------------------------------------------------------------
+
+def _actions_text(actions: dict[str, dict[str, Any]]) -> str:
+    return "  ".join(f"{a}: {v['reason'] if v['allowed'] else 'no (' + v['reason'] + ')'}"
+                     for a, v in actions.items())
+
+
+def _grant_text(grant: dict[str, Any]) -> str:
+    parts = []
+    if grant.get("admin"):
+        parts.append("admin")
+    if grant.get("role"):
+        parts.append(f"team {grant['team']} as {grant['role']}")
+    parts.append(f"{grant['visibility']} {grant['namespace_kind']} namespace")
+    return ", ".join(parts)
+
+
+def _permissions_text(answer: dict[str, Any]) -> str:
+    lines = [f"{answer['user']} at {answer['at']} (log position {answer['log_position']})"
+             + (", admin" if answer["admin"] else "")
+             + ("" if answer["enabled"] else ", DISABLED")]
+    if answer["note"]:
+        lines.append(f"  note: {answer['note']}")
+    if not answer["namespaces"]:
+        lines.append("  no access to any namespace")
+    for entry in answer["namespaces"]:
+        lines.append(f"  {entry['namespace']}: {_actions_text(entry['actions'])}"
+                     f"   [{_grant_text(entry['grant'])}]")
+    return "\n".join(lines)
+
+
+def _access_text(answer: dict[str, Any]) -> str:
+    what = f"repository {answer['repository']} (namespace {answer['namespace']})" \
+        if "repository" in answer else f"namespace {answer['namespace']}"
+    lines = [f"Who could act on {what} at {answer['at']} (log position"
+             f" {answer['log_position']}); team {answer['team']}, {answer['visibility']}"]
+    for action, entries in answer["access"].items():
+        who = ", ".join(f"{e['who']} ({e['reason']})" for e in entries) or "nobody"
+        lines.append(f"  {action}: {who}")
+    return "\n".join(lines)
+
+
+def _diff_text(title: str, answer: dict[str, Any], key: str) -> str:
+    lines = [f"{title} from {answer['from']} to {answer['to']}:"]
+    if not answer["changes"]:
+        lines.append("  no changes")
+    for change in answer["changes"]:
+        sign = {"granted": "+", "revoked": "-"}.get(change["change"], "~")
+        detail = change["after"] if change["after"] else f"was: {change['before']}"
+        lines.append(f"  {sign} {change['action']} {change[key]}: {change['change']}"
+                     f" ({detail})")
+        for ref in change["caused_by"]:
+            lines.append(f"      by event #{ref['position']} {ref['type']} ({ref['id']}"
+                         f" v{ref['version']}) by {ref['actor']} at {ref['time']}")
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""The audit side of the composition root: fold checkpoints for time travel, kept current."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from eventstore.location import StoreLocation
+from eventstore.reader import read_after
+from eventstore.side_tables import SideTables
+from projections.checkpoints import FoldCheckpoints, ReadAfter
+from web.blocking import BlockingPool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditTools:
+    side: SideTables
+    checkpoints: FoldCheckpoints
+    read_events: ReadAfter
+    """Blocking readers of the change log and of the audit trail."""
+    read_audit: ReadAfter
+    _catching_up: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def catch_up(self, pool: BlockingPool) -> None:
+        async with self._catching_up:
+            await pool.run(self.checkpoints.catch_up)
+
+    async def keep_current(self, pool: BlockingPool, interval: float) -> None:
+        """Write fold checkpoints as the log grows, until cancelled."""
+        while True:
+            try:
+                await self.catch_up(pool)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store is down: time travel just replays more
+                log.warning("cannot write fold checkpoints: %s: %s", type(e).__name__, e)
+            await asyncio.sleep(interval)
+
+
+def audit_tools(location: StoreLocation, events: Application[UUID], audit: Application[UUID],
+                *, every: int) -> AuditTools:
+    side = SideTables(location)
+    read_events: ReadAfter = functools.partial(read_after, events)
+    read_audit: ReadAfter = functools.partial(read_after, audit)
+    return AuditTools(side, FoldCheckpoints(side, read_events, every=every), read_events,
+                      read_audit)

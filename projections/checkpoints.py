@@ -86,10 +86,15 @@ def dump_index(index: PermissionIndex) -> bytes:
              for t in index.teams.values()]
     namespaces = [[ref(n.id), n.name, n.kind.value, n.visibility.value, ref(n.team_id)]
                   for n in index.namespaces.values()]
+    # The name maps are written as they are, not rebuilt from the records: after renames and
+    # deletions they are the fold's own facts.
+    user_names = [[n, ref(u)] for n, u in index.user_ids_by_name.items()]
+    ns_names = [[n, ref(u)] for n, u in index.namespace_ids_by_name.items()]
     reg = index.registry
     state = {
         "format": FORMAT, "position": index.position, "ids": ids, "users": users,
-        "teams": teams, "namespaces": namespaces,
+        "teams": teams, "namespaces": namespaces, "user_names": user_names,
+        "namespace_names": ns_names,
         "registry": [reg.name, reg.hostname, reg.external_hostname, reg.use_ssl] if reg else None,
         "global": ref(index.global_namespace_id) if index.global_namespace_id else None,
         "rules": [index.rules.push_policy.value, index.rules.delete_enabled,
@@ -105,19 +110,19 @@ def load_index(blob: bytes) -> PermissionIndex:
     ids = [_uuid(i) for i in state["ids"]]
     roles = _ROLES
     index = PermissionIndex(position=int(state["position"]))
-    users, by_name = index.users, index.user_ids_by_name
+    users = index.users
     for uid, name, email, admin, bot, enabled, pw, cv, display, tokens in state["users"]:
         user_id = ids[uid]
         users[user_id] = UserRecord(user_id, name, email, admin, bot, enabled, pw, cv, display,
                                     {ids[t]: (app, h) for t, app, h in tokens})
-        by_name[name] = user_id
+    index.user_ids_by_name = {name: ids[u] for name, u in state["user_names"]}
+    index.namespace_ids_by_name = {name: ids[n] for name, n in state["namespace_names"]}
     for tid, name, kind, members in state["teams"]:
         index.teams[ids[tid]] = TeamRecord(ids[tid], name, TeamKind(kind),
                                            {ids[m >> 2]: roles[m & 3] for m in members})
     for nid, name, kind, visibility, team in state["namespaces"]:
         index.namespaces[ids[nid]] = NamespaceRecord(
             ids[nid], name, NamespaceKind(kind), Visibility(visibility), ids[team])
-        index.namespace_ids_by_name[name] = ids[nid]
     if state["registry"] is not None:
         index.registry = RegistryRecord(*state["registry"])
     index.global_namespace_id = ids[state["global"]] if state["global"] is not None else None

@@ -65,6 +65,7 @@ op = st.one_of(
     st.tuples(st.just("admin"), st.sampled_from(USERS), st.booleans()),
     st.tuples(st.just("enabled"), st.sampled_from(USERS), st.booleans()),
     st.tuples(st.just("rules"), st.sampled_from(list(PushPolicy)), st.booleans(), st.booleans()),
+    st.tuples(st.just("rename"), st.sampled_from(NAMESPACES)),
     st.tuples(st.just("checkpoint")),
 )
 
@@ -77,6 +78,7 @@ def build_history(store: Wharfinger, checkpoints: FoldCheckpoints,
     teams = {t: store.create_team(name=t, owner_id=ids["ann"]).id for t in TEAMS}
     nss = {n: store.create_namespace(name=n, team_id=teams["web" if n != "opsns" else "ops"]).id
            for n in NAMESPACES}
+    renamed = 0
     for step in ops:
         kind = step[0]
         try:
@@ -95,6 +97,11 @@ def build_history(store: Wharfinger, checkpoints: FoldCheckpoints,
                 (store.grant_admin if step[2] else store.revoke_admin)(ids[str(step[1])])
             elif kind == "enabled":
                 (store.enable_user if step[2] else store.disable_user)(ids[str(step[1])])
+            elif kind == "rename":  # no command yet: the aggregate's own method, saved
+                ns = store.get_namespace(nss[str(step[1])])
+                renamed += 1
+                ns.rename(f"{step[1]}-{renamed}")
+                store.save(ns)
             elif kind == "rules":
                 store.record_access_rules(AccessRules(PushPolicy(str(step[1])), bool(step[2]),
                                                       bool(step[3])))

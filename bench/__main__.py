@@ -1,13 +1,56 @@
-"""`python -m bench` (`make bench`): every benchmark, as a table of medians and ratios."""
+"""`python -m bench` (`make bench`): every benchmark, one table of medians and ratios, and JSON.
+
+    python -m bench [--quick] [--only token,rebuild,memory,...] [--json PATH]
+
+The table goes to stdout; every row (with its extra figures: percentiles, rates at half load)
+and the machine description go to `bench/results/latest.json` unless --json says otherwise.
+"""
 
 from __future__ import annotations
 
-import platform
+import argparse
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-from bench import token_endpoint
+from bench import memory, rebuild, token_endpoint
+from bench.common import ROOT, Row, machine, print_table, write_json
+
+BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] = {
+    # name: (full run, --quick run)
+    "token": (token_endpoint.main, lambda: token_endpoint.main(runs=1, seconds=3,
+                                                               open_loop_seconds=3)),
+    "rebuild": (rebuild.main, lambda: rebuild.main(events=20_000, runs=1)),
+    "memory": (memory.main, lambda: memory.main(10_000, 1_000, 5_000)),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke test)")
+    parser.add_argument("--only", default="", help="comma-separated: " + ",".join(BENCHMARKS))
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    args = parser.parse_args()
+    chosen = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    m = machine()
+    print(f"# Wharfinger benchmarks, {m['date']}, {m['nproc']} x {m['cpu']},"
+          f" Python {m['python']}, load {m['load_average']}", flush=True)
+    rows: list[Row] = []
+    for name in chosen:
+        started = time.monotonic()
+        full, quick = BENCHMARKS[name]
+        new = quick() if args.quick else full()
+        for r in new:
+            r["seconds"] = round(time.monotonic() - started)
+        rows.extend(new)
+        print(f"# {name}: {time.monotonic() - started:.0f} s", flush=True)
+        write_json(args.json, rows)  # after each benchmark, so a late failure keeps the rest
+    print_table(rows)
+    print(f"# JSON: {args.json}")
+
 
 if __name__ == "__main__":
-    print(f"# Wharfinger benchmarks, {time.strftime('%Y-%m-%d')}, {platform.node()},"
-          f" Python {platform.python_version()}")
-    token_endpoint.print_table(token_endpoint.main())
+    main()

@@ -1,7 +1,10 @@
-"""Token endpoint throughput and latency under `wrk` load, against the bare baseline.
+"""Token endpoint throughput and latency, against the bare baseline in the same run.
 
-Each scenario runs several times, alternating with the baseline so both see the same machine
-noise; the table reports medians and the ratio to the baseline measured in the same run.
+Maximum rate: `wrk` (closed loop, 32 connections; 4 for argon2 password checks) for each
+scenario, alternating Wharfinger and the bare server (bench/bare_token_server.py) so both see
+the same machine noise; medians over runs.
+Latency at half the maximum rate: `bench.openloop` in a separate process sends at a fixed rate
+(half Wharfinger's median maximum) and measures from each request's scheduled time.
 """
 
 from __future__ import annotations
@@ -11,19 +14,17 @@ import json
 import os
 import re
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
+from bench.common import ROOT, VENV_BIN, Row, cli, free_port, median, row, wait_ready
+
 SERVICE = "registry.bench:5000"
+PASSWORD = "bench password 123"  # noqa: S105 - a throwaway install's admin
 
 
 @dataclass
@@ -33,29 +34,30 @@ class Sample:
     p99_ms: float
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str = ""
+    target: str = "ratio >= 0.8; p99 <= 10 ms at half rate"
+    connections: int = 32
 
 
-def wait_ready(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback only
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-def wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> Sample:
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    for k, v in headers.items():
-        cmd[1:1] = ["-H", f"{k}: {v}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+def wrk(url: str, scenario: Scenario, seconds: int, work: Path) -> Sample:
+    cmd = ["wrk", "-t1", f"-c{scenario.connections}", f"-d{seconds}s", "--timeout", "10s",
+           "--latency"]
+    for k, v in scenario.headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    if scenario.method == "POST":
+        script = work / "post.lua"
+        script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(scenario.body)}\n'
+                          'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    if re.search(r"Non-2xx or 3xx responses: (\d+)", out) or "Socket errors" in out \
+            or " 0 requests in" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
@@ -66,19 +68,52 @@ def wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> Sa
     return Sample(rps, pct("50"), pct("99"))
 
 
-def cli(env: dict[str, str], *args: str, stdin: str = "") -> str:
-    return subprocess.run([str(VENV_BIN / "wharfinger"), *args], input=stdin, env=env,
-                          capture_output=True, text=True, check=True).stdout
+def open_loop(port: int, scenario: Scenario, rate: float, seconds: int) -> dict[str, float]:
+    headers = [f"{k}: {v}" for k, v in scenario.headers.items()]
+    if scenario.method == "POST":
+        headers.append("Content-Type: application/x-www-form-urlencoded")
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.openloop", "127.0.0.1", str(port), str(rate),
+         str(seconds), str(scenario.connections), scenario.method, scenario.path, *headers,
+         "--body", scenario.body],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    result: dict[str, float] = json.loads(out)
+    if result["errors"]:
+        raise RuntimeError(f"open-loop run saw errors: {result}")
+    return result
 
 
-def main(runs: int = 3, seconds: int = 5, connections: int = 32) -> list[dict[str, object]]:
+def scenarios(boot: dict[str, str], port: int) -> list[Scenario]:
+    basic = "Basic " + base64.b64encode(f"admin:{boot['plain_token']}".encode()).decode()
+    password = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    offline = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v2/token?service={SERVICE}&offline_token=true",
+        headers={"Authorization": basic})
+    with urllib.request.urlopen(offline, timeout=10) as response:  # noqa: S310 - loopback
+        refresh = json.load(response)["refresh_token"]
+    scope = "repository:admin/app:pull,push"
+    return [
+        Scenario("application token Basic, push+pull", "GET",
+                 f"/v2/token?service={SERVICE}&scope={scope}", {"Authorization": basic}),
+        Scenario("anonymous pull, public namespace", "GET",
+                 f"/v2/token?service={SERVICE}&scope=repository:busybox:pull", {}),
+        Scenario("refresh-token POST, push+pull", "POST", "/v2/token", {},
+                 f"grant_type=refresh_token&service={SERVICE}&scope={scope}"
+                 f"&refresh_token={refresh}"),
+        Scenario("password Basic (argon2id each time), push+pull", "GET",
+                 f"/v2/token?service={SERVICE}&scope={scope}", {"Authorization": password},
+                 target="rate >= 0.5x application token", connections=4),
+    ]
+
+
+def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[Row]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
     work = Path(tempfile.mkdtemp(prefix="wharfinger-bench-"))
     env = {"PATH": os.environ["PATH"], "WHARFINGER_DATA_DIR": str(work / "data"),
            "WHARFINGER_MACHINE_FQDN_VALUE": "bench.test"}
     boot = json.loads(cli(env, "bootstrap", "--username", "admin", "--email", "a@example.org",
-                          "--password-stdin", "--json", stdin="bench password 123\n"))
+                          "--password-stdin", "--json", stdin=PASSWORD + "\n"))
     cli(env, "registry", "create", "--name", "bench", "--hostname", SERVICE)
     port, bare_port = free_port(), free_port()
     server = subprocess.Popen([str(VENV_BIN / "wharfinger"), "serve", "--listen",
@@ -86,31 +121,35 @@ def main(runs: int = 3, seconds: int = 5, connections: int = 32) -> list[dict[st
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_token_server.py"),
                              str(work / "bare-keys"), str(bare_port)], cwd=ROOT,
                             env={**env, "PYTHONPATH": str(ROOT)})
-    basic = "Basic " + base64.b64encode(f"admin:{boot['plain_token']}".encode()).decode()
-    scenarios = {
-        "application token, push+pull": (
-            f"/v2/token?service={SERVICE}&scope=repository:admin/app:pull,push",
-            {"Authorization": basic}),
-        "anonymous pull, public namespace": (
-            f"/v2/token?service={SERVICE}&scope=repository:busybox:pull", {}),
-    }
-    rows: list[dict[str, object]] = []
+    rows: list[Row] = []
+    app_token_rps = 0.0
     try:
         wait_ready(f"http://127.0.0.1:{port}/api/v1/_ping")
         wait_ready(f"http://127.0.0.1:{bare_port}/v2/token?service=x&scope=a:b:c")
-        for name, (path, headers) in scenarios.items():
+        for scenario in scenarios(boot, port):
             ours, base = [], []
-            wrk(f"http://127.0.0.1:{port}{path}", headers, 1, connections)  # warm up
+            url, bare_url = (f"http://127.0.0.1:{p}{scenario.path}" for p in (port, bare_port))
+            wrk(url, scenario, 2, work)  # warm up
             for _ in range(runs):
-                ours.append(wrk(f"http://127.0.0.1:{port}{path}", headers, seconds, connections))
-                base.append(wrk(f"http://127.0.0.1:{bare_port}{path}", {}, seconds, connections))
-            rps = statistics.median(s.rps for s in ours)
-            base_rps = statistics.median(s.rps for s in base)
-            rows.append({"scenario": name, "req_per_s": round(rps),
-                         "p50_ms": round(statistics.median(s.p50_ms for s in ours), 2),
-                         "p99_ms": round(statistics.median(s.p99_ms for s in ours), 2),
-                         "baseline_req_per_s": round(base_rps),
-                         "ratio": round(rps / base_rps, 2)})
+                ours.append(wrk(url, scenario, seconds, work))
+                base.append(wrk(bare_url, scenario, seconds, work))
+            rps = median(s.rps for s in ours)
+            half = open_loop(port, scenario, rps / 2, open_loop_seconds)
+            baseline, baseline_name = median(s.rps for s in base), "bare aiohttp+pyjwt"
+            if scenario.target.startswith("rate"):
+                # Its target is relative to application-token Basic, measured just before.
+                baseline, baseline_name = app_token_rps, "application token Basic"
+            else:
+                app_token_rps = app_token_rps or rps
+            rows.append(row(
+                "token endpoint", scenario.name, value=rps, unit="req/s",
+                baseline=baseline, baseline_name=baseline_name, target=scenario.target,
+                p50_ms=round(median(s.p50_ms for s in ours), 2),
+                p99_ms=round(median(s.p99_ms for s in ours), 2),
+                baseline_p99_ms=round(median(s.p99_ms for s in base), 2),
+                half_rate=round(rps / 2), half_rate_p50_ms=half["p50_ms"],
+                half_rate_p99_ms=half["p99_ms"],
+                bare_req_per_s=round(median(s.rps for s in base))))
     finally:
         server.terminate()
         bare.terminate()
@@ -118,14 +157,3 @@ def main(runs: int = 3, seconds: int = 5, connections: int = 32) -> list[dict[st
         bare.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     return rows
-
-
-def print_table(rows: list[dict[str, object]]) -> None:
-    cols = list(rows[0])
-    print(" | ".join(cols))
-    for row in rows:
-        print(" | ".join(str(row[c]) for c in cols))
-
-
-if __name__ == "__main__":
-    print_table(main())

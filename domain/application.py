@@ -27,6 +27,7 @@ from domain.errors import (
     NameTakenError,
     NotFoundError,
 )
+from domain.management import ManagementCommands
 from domain.names import NameClaim, check_username, claim_id, namespace_name_from_username
 from domain.namespaces import Namespace
 from domain.registries import (
@@ -58,7 +59,7 @@ class Bootstrap(Aggregate):
         return cls._create(cls.Claimed, id=BOOTSTRAP_ID)
 
 
-class Wharfinger(Application[UUID]):
+class Wharfinger(ManagementCommands, Application[UUID]):
     name = "wharfinger"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -96,12 +97,12 @@ class Wharfinger(Application[UUID]):
         def command() -> list[Aggregate]:
             user = User.register(username=username, email=email, password_hash=password_hash,
                                  admin=admin, bot=bot)
-            aggregates: list[Aggregate] = [user, NameClaim.claim("user", username, user.id)]
+            aggregates: list[Aggregate] = [user, self._claim("user", username, user.id)]
             if email:
-                aggregates.append(NameClaim.claim("email", email, user.id))
+                aggregates.append(self._claim("email", email, user.id))
             if REGISTRY_ID in self.repository:
                 if not bot:
-                    aggregates.extend(_personal_namespace(user))
+                    aggregates.extend(_personal_namespace(user, self._claim))
                 if admin:
                     admins = self._get(Team, ADMINS_TEAM_ID)
                     admins.add_member(user.id, Role.OWNER)
@@ -128,7 +129,7 @@ class Wharfinger(Application[UUID]):
             user, Bootstrap.claim(), NameClaim.claim("user", username, user.id),
             NameClaim.claim("email", email, user.id)]
         if REGISTRY_ID in self.repository:
-            aggregates.extend(_personal_namespace(user))
+            aggregates.extend(_personal_namespace(user, self._claim))
             admins = self._get(Team, ADMINS_TEAM_ID)
             admins.add_member(user.id, Role.OWNER)
             aggregates.append(admins)
@@ -234,7 +235,7 @@ class Wharfinger(Application[UUID]):
             self._get(User, owner_id)
             team = Team.create(name=name, kind=TeamKind.REGULAR, description=description)
             team.add_member(owner_id, Role.OWNER)
-            return [team, NameClaim.claim("team", name, team.id)]
+            return [team, self._claim("team", name, team.id)]
 
         team = self._run(command)[0]
         assert isinstance(team, Team)
@@ -270,9 +271,11 @@ class Wharfinger(Application[UUID]):
 
         def command() -> list[Aggregate]:
             team = self._get(Team, team_id)
+            if team.deleted:
+                raise NotFoundError("team not found", field="team")
             ns = Namespace.create(name=name, kind=NamespaceKind.TEAM, team_id=team.id,
                                   visibility=visibility, description=description, origin=origin)
-            return [ns, NameClaim.claim("namespace", name, ns.id)]
+            return [ns, self._claim("namespace", name, ns.id)]
 
         ns = self._run(command)[0]
         assert isinstance(ns, Namespace)
@@ -319,7 +322,7 @@ class Wharfinger(Application[UUID]):
             if user.admin:
                 admins.add_member(user.id, Role.OWNER)
             if not user.bot:
-                aggregates.extend(_personal_namespace(user))
+                aggregates.extend(_personal_namespace(user, self._claim))
         try:
             self._save_claiming(aggregates)
         except ConflictError as e:
@@ -346,6 +349,33 @@ class Wharfinger(Application[UUID]):
         return bool(self._run(command, return_recordings=True))
 
     # -- the unit of work -----------------------------------------------------------------------
+
+    def _claim(self, kind: str, name: str, owner_id: UUID) -> NameClaim:
+        """A claim on `name` for `owner_id`: new, or a released one taken again (names of
+        deleted users, teams and namespaces are free). A claim held by another is NameTaken;
+        two racing reclaims conflict on the store's key and the loser re-runs into NameTaken."""
+        try:
+            claim: Aggregate = self.repository.get(claim_id(kind, name))
+        except AggregateNotFoundError:
+            return NameClaim.claim(kind, name, owner_id)
+        assert isinstance(claim, NameClaim)
+        if claim.owner_id is not None and claim.owner_id != owner_id:
+            raise NameTakenError("has already been taken", field=_claim_field(kind))
+        if claim.owner_id is None:
+            claim.reclaim(name, owner_id)
+        return claim
+
+    def _release(self, kind: str, name: str, owner_id: UUID) -> list[Aggregate]:
+        """Release `owner_id`'s claim on `name` (nothing if it holds none)."""
+        try:
+            claim: Aggregate = self.repository.get(claim_id(kind, name))
+        except AggregateNotFoundError:
+            return []
+        assert isinstance(claim, NameClaim)
+        if claim.owner_id != owner_id:
+            return []
+        claim.release()
+        return [claim]
 
     def _get(self, cls: type[T], aggregate_id: UUID) -> T:
         try:
@@ -409,7 +439,8 @@ def _check_email(email: str, *, required: bool) -> str:
     return email
 
 
-def _personal_namespace(user: User) -> list[Aggregate]:
+def _personal_namespace(user: User, claim: Callable[[str, str, UUID], NameClaim]
+                        ) -> list[Aggregate]:
     """Portus F4: a hidden personal team owned by the user and a private namespace named after
     the user. The personal team claims no name: hidden teams are never addressed by name."""
     ns_name = namespace_name_from_username(user.username)
@@ -421,4 +452,4 @@ def _personal_namespace(user: User) -> list[Aggregate]:
     ns = Namespace.create(name=ns_name, kind=NamespaceKind.PERSONAL, team_id=team.id,
                           visibility=Visibility.PRIVATE,
                           description=f"This personal namespace belongs to {user.username}.")
-    return [team, ns, NameClaim.claim("namespace", ns_name, ns.id)]
+    return [team, ns, claim("namespace", ns_name, ns.id)]

@@ -76,6 +76,20 @@ def check_username(username: str) -> str:
     return username
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def check_email(email: str, *, required: bool) -> str:
+    email = email.strip()
+    if not email:
+        if required:
+            raise InvalidInputError("can't be blank", field="email")
+        return ""
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise InvalidInputError("is invalid", field="email")
+    return email
+
+
 def claim_id(kind: str, name: str) -> UUID:
     """The deterministic id of the claim on `name` among names of `kind`."""
     return uuid5(_ID_ROOT, f"{kind}/{unicodedata.normalize('NFKC', name).casefold()}")

@@ -109,8 +109,11 @@ class Namespace(Aggregate):
         if name != self.name:
             self.trigger_event(self.Renamed, old_name=self.name, name=name)
 
-    def delete(self) -> None:
-        if self.kind is not NamespaceKind.TEAM:
+    def delete(self, *, owner_gone: bool = False) -> None:
+        """Team namespaces only; a personal one goes only with its user (`owner_gone`)."""
+        if owner_gone and self.kind is NamespaceKind.PERSONAL:
+            pass
+        elif self.kind is not NamespaceKind.TEAM:
             what = "personal" if self.kind is NamespaceKind.PERSONAL else "global"
             raise InvalidInputError(f"Cannot remove {what} namespace", field="namespace")
         if not self.deleted:

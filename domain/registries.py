@@ -49,3 +49,9 @@ class Registry(Aggregate):
                  use_ssl: bool) -> Registry:
         return cls._create(cls.Registered, id=REGISTRY_ID, name=name, hostname=hostname,
                            external_hostname=external_hostname, use_ssl=use_ssl)
+
+    def update(self, *, name: str, hostname: str, external_hostname: str, use_ssl: bool) -> None:
+        if (name, hostname, external_hostname, use_ssl) != (
+                self.name, self.hostname, self.external_hostname, self.use_ssl):
+            self.trigger_event(self.Updated, name=name, hostname=hostname,
+                               external_hostname=external_hostname, use_ssl=use_ssl)

@@ -10,7 +10,11 @@ Its API, for the REST API, the registry read models and the UI:
 
 - `entry(kind, number)` / `entry_of(uuid)` / `named(kind, name)`: an `Entry` (or None);
 - `number_of(uuid)` / `uuid_of(kind, number)`: the two directions of the id mapping;
-- `entries(kind)`: the live entries of a kind in id order (`include_deleted=True` for all).
+- `entries(kind)`: the live entries of a kind in id order (`include_deleted=True` for all);
+- `member_since(team, user)`: when the user joined the team.
+
+Application tokens are numbered too (`Kind.TOKEN`, `parent` = the user), since Portus's token ids
+are integers.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class Kind(StrEnum):
     TEAM = "team"
     NAMESPACE = "namespace"
     REGISTRY = "registry"
+    TOKEN = "application_token"  # noqa: S105 (a kind of entry, not a secret)
 
 
 @dataclass
@@ -48,6 +53,9 @@ class Entry:
     updated_at: datetime
     """Time of the aggregate's latest event."""
     deleted: bool = False
+    description: str = ""
+    parent: UUID | None = None
+    """For application tokens: the user who owns it."""
 
 
 @dataclass
@@ -58,6 +66,7 @@ class Directory:
     _by_uuid: dict[UUID, Entry] = field(default_factory=dict)
     _by_name: dict[Kind, dict[str, Entry]] = field(
         default_factory=lambda: {kind: {} for kind in Kind})
+    _joined: dict[tuple[UUID, UUID], datetime] = field(default_factory=dict)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -85,6 +94,9 @@ class Directory:
         entries = self._by_number[kind]
         return list(entries) if include_deleted else [e for e in entries if not e.deleted]
 
+    def member_since(self, team: UUID, user: UUID) -> datetime | None:
+        return self._joined.get((team, user))
+
     # -- the fold -----------------------------------------------------------------------------
 
     def apply(self, logged: LoggedEvent) -> None:
@@ -104,7 +116,8 @@ class Directory:
     def _created(self, kind: Kind, event: Any) -> None:
         entries = self._by_number[kind]
         entry = Entry(kind, len(entries) + 1, event.originator_id, _name_of(event),
-                      event.timestamp, event.timestamp)
+                      event.timestamp, event.timestamp,
+                      description=str(getattr(event, "description", "")))
         entries.append(entry)
         self._by_uuid[entry.uuid] = entry
         # Hidden (personal, admins) teams claim no name: a regular team may share it.
@@ -123,6 +136,31 @@ class Directory:
         names = self._by_name[entry.kind]
         if names.get(entry.name) is entry:
             del names[entry.name]
+        if entry.kind is Kind.USER:
+            for token in self._by_number[Kind.TOKEN]:
+                if token.parent == entry.uuid:
+                    token.deleted = True
+
+    def _described(self, entry: Entry, event: Any) -> None:
+        entry.description = event.description
+
+    def _joined_team(self, entry: Entry, event: Any) -> None:
+        self._joined[(entry.uuid, event.user_id)] = event.timestamp
+
+    def _left_team(self, entry: Entry, event: Any) -> None:
+        self._joined.pop((entry.uuid, event.user_id), None)
+
+    def _token_created(self, entry: Entry, event: Any) -> None:
+        tokens = self._by_number[Kind.TOKEN]
+        token = Entry(Kind.TOKEN, len(tokens) + 1, event.token_id, event.application,
+                      event.timestamp, event.timestamp, parent=entry.uuid)
+        tokens.append(token)
+        self._by_uuid[token.uuid] = token
+
+    def _token_revoked(self, entry: Entry, event: Any) -> None:
+        token = self._by_uuid.get(event.token_id)
+        if token is not None:
+            token.deleted = True
 
 
 def _name_of(event: Any) -> str:
@@ -143,4 +181,10 @@ _CHANGES: dict[type[Any], Callable[[Directory, Entry, Any], None]] = {
     User.Deleted: Directory._deleted,
     Team.Deleted: Directory._deleted,
     Namespace.Deleted: Directory._deleted,
+    Team.DescriptionChanged: Directory._described,
+    Namespace.DescriptionChanged: Directory._described,
+    Team.MemberAdded: Directory._joined_team,
+    Team.MemberRemoved: Directory._left_team,
+    User.ApplicationTokenCreated: Directory._token_created,
+    User.ApplicationTokenRevoked: Directory._token_revoked,
 }

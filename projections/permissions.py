@@ -147,6 +147,9 @@ class PermissionIndex:
     def _token_revoked(self, e: User.ApplicationTokenRevoked) -> None:
         self.users[e.originator_id].tokens.pop(e.token_id, None)
 
+    def _email_changed(self, e: User.EmailChanged) -> None:
+        self.users[e.originator_id].email = e.email
+
     def _user_deleted(self, e: User.Deleted) -> None:
         # A deleted account signs in nowhere; its name may be taken by a new account.
         user = self.users.pop(e.originator_id, None)
@@ -216,6 +219,7 @@ _HANDLERS: dict[type[Any], Callable[[PermissionIndex, Any], None]] = {
     User.ApplicationTokenCreated: PermissionIndex._token_created,
     User.ApplicationTokenRevoked: PermissionIndex._token_revoked,
     User.Deleted: PermissionIndex._user_deleted,
+    User.EmailChanged: PermissionIndex._email_changed,
     Team.Created: PermissionIndex._team_created,
     Team.Renamed: PermissionIndex._team_renamed,
     Team.Deleted: PermissionIndex._team_deleted,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from web.api import audit, bootstrap, registries
+from web.api import audit, bootstrap, meta, namespaces, registries, teams, users
 from web.appkeys import SERVICES, SETTINGS
 from web.errors import error_middleware
 from web.services import running_services
@@ -20,10 +20,6 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def _ping(request: web.Request) -> web.Response:
-    return web.json_response({})
-
-
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
@@ -32,5 +28,8 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(bootstrap.routes)
     app.add_routes(registries.routes)
     app.add_routes(audit.routes)
-    app.router.add_get("/api/v1/_ping", _ping)
+    app.add_routes(meta.routes)
+    app.add_routes(users.routes)
+    app.add_routes(teams.routes)
+    app.add_routes(namespaces.routes)
     return app

@@ -28,5 +28,6 @@ async def bootstrap(request: web.Request) -> web.Response:
         username=username, email=email, password_hash=password_hash,
         token_hash=hash_token(token)), actor=username)
     return web.json_response(
-        {"id": str(user.id), "username": user.username, "application": "bootstrap",
-         "token_id": str(token_id), "plain_token": token}, status=201)
+        {"id": services.directory.number_of(user.id), "username": user.username,
+         "application": "bootstrap", "token_id": services.directory.number_of(token_id),
+         "plain_token": token}, status=201)

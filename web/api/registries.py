@@ -1,41 +1,93 @@
-"""`/api/v1/registries`: register the one registry (admins only)."""
+"""`/api/v1/registries`: the one registry (admins only; portus.md F17, §1.12)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from domain.registries import Registry
-from web.api.requests import api_admin, bool_field, json_object, text_field
+from domain.errors import DomainError, InvalidInputError, NotFoundError
+from projections.directory import Kind
+from web.api.present import registry_json
+from web.api.principal import current_admin
+from web.api.requests import bool_field, json_object, optional_text, text_field
 from web.appkeys import SERVICES
 
 routes = web.RouteTableDef()
+_FIELDS = {"name", "hostname", "external_hostname", "use_ssl"}
 
 
-def registry_json(registry: Registry) -> dict[str, object]:
-    return {"id": str(registry.id), "name": registry.name, "hostname": registry.hostname,
-            "external_hostname": registry.external_hostname, "use_ssl": registry.use_ssl,
-            "created_at": registry.created_on.isoformat(),
-            "updated_at": registry.modified_on.isoformat()}
+def _known_fields(body: dict[str, object]) -> None:
+    for name in body:
+        if name not in _FIELDS:
+            raise InvalidInputError("is not a known field", field=name)
 
 
 @routes.post("/api/v1/registries")
 async def create_registry(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    admin = api_admin(request)
+    admin = current_admin(request)
     body = await json_object(request, "registry")
+    _known_fields(body)
     name = text_field(body, "name", max_length=255)
     hostname = text_field(body, "hostname", max_length=255)
     external = text_field(body, "external_hostname", required=False, max_length=255)
     use_ssl = bool_field(body, "use_ssl")
-    registry = await services.execute(lambda: services.store.register_registry(
+    await services.execute(lambda: services.store.register_registry(
         name=name, hostname=hostname, external_hostname=external, use_ssl=use_ssl),
         actor=admin.username)
-    return web.json_response(registry_json(registry), status=201)
+    return web.json_response(registry_json(services), status=201)
 
 
 @routes.get("/api/v1/registries")
 async def list_registries(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    api_admin(request)
-    registry = await services.pool.run(services.store.get_registry)
-    return web.json_response([registry_json(registry)] if registry else [])
+    current_admin(request)
+    registry = registry_json(services)
+    return web.json_response([registry] if registry else [])
+
+
+@routes.get("/api/v1/registries/validate")
+async def validate_registry(request: web.Request) -> web.Response:
+    """`{valid, messages}` for a would-be registry (no reachability probe: the registry may
+    legitimately start after Wharfinger)."""
+    services = request.app[SERVICES]
+    current_admin(request)
+    query = request.query
+    messages: dict[str, list[str]] = {}
+    only = set(query.getall("only[]", [])) | set(query.getall("only", []))
+    if not query.get("name", "").strip():
+        messages["name"] = ["can't be blank"]
+    hostname = query.get("hostname", "").strip()
+    if not hostname or any(c.isspace() for c in hostname) or len(hostname) > 255:
+        messages["hostname"] = ["is invalid"]
+    if query.get("use_ssl", "false").lower() not in ("true", "false"):
+        messages["use_ssl"] = ["is invalid"]
+    if services.index.registry is not None and not only:
+        messages.setdefault("registry", []).append("You can only create one registry")
+    if only:
+        messages = {k: v for k, v in messages.items() if k in only}
+    return web.json_response({"valid": not messages, "messages": messages})
+
+
+@routes.put("/api/v1/registries/{id}")
+async def update_registry(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    admin = current_admin(request)
+    raw = request.match_info["id"]
+    entries = services.directory.entries(Kind.REGISTRY)
+    if not entries or raw != str(entries[0].id):
+        raise NotFoundError("Not found")
+    body = await json_object(request, "registry")
+    _known_fields(body)
+    name = optional_text(body, "name", max_length=255)
+    hostname = optional_text(body, "hostname", max_length=255)
+    external = optional_text(body, "external_hostname", max_length=255)
+    use_ssl = bool_field(body, "use_ssl") if body.get("use_ssl") is not None else None
+    try:
+        await services.execute(lambda: services.store.update_registry(
+            name=name, hostname=hostname, external_hostname=external, use_ssl=use_ssl),
+            actor=admin.username)
+    except NotFoundError:
+        raise NotFoundError("Not found") from None
+    except DomainError:
+        raise
+    return web.json_response(registry_json(services))

@@ -1,4 +1,4 @@
-"""Reading API requests: JSON bodies with a size cap, fields with types, the API principal."""
+"""Reading API requests: JSON bodies with a size cap, fields with types."""
 
 from __future__ import annotations
 
@@ -7,16 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from domain.errors import DomainError, ForbiddenError, InvalidInputError
+from domain.errors import InvalidInputError
 from projections.permissions import UserRecord
-from web.app_tokens import match_token
-from web.appkeys import SERVICES
+from web.api.principal import current_admin, current_user
 
 MAX_JSON_BYTES = 256 * 1024
-
-
-class AuthenticationFailedError(DomainError):
-    status = 401
 
 
 async def json_object(request: web.Request, wrapper: str | None = None) -> dict[str, Any]:
@@ -57,6 +52,13 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = True,
     return value
 
 
+def optional_text(body: dict[str, Any], name: str, *, max_length: int = 1024) -> str | None:
+    """A string field that may be absent (None) or null."""
+    if body.get(name) is None:
+        return None
+    return text_field(body, name, max_length=max_length)
+
+
 def bool_field(body: dict[str, Any], name: str, *, default: bool = False) -> bool:
     value = body.get(name, default)
     if isinstance(value, bool):
@@ -67,24 +69,9 @@ def bool_field(body: dict[str, Any], name: str, *, default: bool = False) -> boo
 
 
 def api_user(request: web.Request) -> UserRecord:
-    """The user of the `Portus-Auth: username:application-token` header.
-
-    Disabled users are refused here too (Portus let their tokens through, portus.md §7.9).
-    """
-    header = request.headers.get("Portus-Auth")
-    if not header:
-        raise AuthenticationFailedError("Authentication fails")
-    username, colon, token = header.partition(":")
-    index = request.app[SERVICES].index
-    user = index.user_named(username) if colon else None
-    tokens = ((tid, h) for tid, (_, h) in user.tokens.items()) if user else iter(())
-    if user is None or match_token(token, tokens) is None or not user.enabled:
-        raise AuthenticationFailedError("Authentication fails")
-    return user
+    """The user of the `Portus-Auth` header (see web.api.principal)."""
+    return current_user(request)
 
 
 def api_admin(request: web.Request) -> UserRecord:
-    user = api_user(request)
-    if not user.admin:
-        raise ForbiddenError("Authorization fails")
-    return user
+    return current_admin(request)

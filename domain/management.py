@@ -1,0 +1,273 @@
+"""Management commands of the REST API and CLI: bots, profile changes, deletions, team and
+namespace edits (portus.md §1.4, F7, F8, F15, F21, F22).
+
+Each command is one `save()`; a name taken or freed is claimed or released in the same save.
+Deletion records a `Deleted` event and releases the names; ids are never reused. Who may run a
+command is decided before, by `domain.management_policy`; the guards here are the invariants that
+hold whoever asks (admins are owners, a team keeps an owner, hidden teams are not edited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import DomainError, InvalidInputError, LastOwnerError, NotFoundError
+from domain.management_policy import may_change_member_role, member_role
+from domain.names import NameClaim, check_email, check_namespace_name
+from domain.namespaces import Namespace
+from domain.registries import REGISTRY_ID, Registry
+from domain.teams import Team
+from domain.users import User
+from domain.values import NamespaceKind, Role, TeamKind, Visibility
+
+T = TypeVar("T")
+
+
+class ManagementCommands:
+    if TYPE_CHECKING:  # provided by Wharfinger
+        def _get(self, cls: type[T], aggregate_id: UUID) -> T: ...
+        def _run(self, command: Callable[[], list[Aggregate]], *,
+                 return_recordings: bool = False) -> list[Any]: ...
+        def _claim(self, kind: str, name: str, owner_id: UUID) -> NameClaim: ...
+        def _release(self, kind: str, name: str, owner_id: UUID) -> list[Aggregate]: ...
+        def register_user(self, *, username: str, email: str, password_hash: str | None,
+                          admin: bool = False, bot: bool = False) -> User: ...
+
+    # -- users ----------------------------------------------------------------------------------
+
+    def create_bot(self, *, username: str, token_hash: str) -> tuple[User, UUID]:
+        """F15: a bot (no email, no password, no personal namespace) with a `default` token."""
+        user = self.register_user(username=username, email="", password_hash=None, bot=True)
+        created: list[UUID] = []
+
+        def command() -> list[Aggregate]:
+            bot = self._live_user(user.id)
+            created[:] = [bot.create_application_token("default", token_hash)]
+            return [bot]
+
+        self._run(command)
+        return user, created[0]
+
+    def update_user(self, user_id: UUID, *, email: str | None = None,
+                    display_name: str | None = None, password_hash: str | None = None) -> None:
+        def command() -> list[Aggregate]:
+            user = self._live_user(user_id)
+            aggregates: list[Aggregate] = [user]
+            new_email = None if email is None else check_email(email, required=not user.bot)
+            if new_email is not None and new_email != user.email:
+                if new_email:
+                    aggregates.append(self._claim("email", new_email, user.id))
+                if user.email:
+                    aggregates.extend(self._release("email", user.email, user.id))
+                user.change_email(new_email)
+            if display_name is not None:
+                user.set_display_name(display_name or None)
+            if password_hash is not None:
+                user.change_password(password_hash)
+            return aggregates
+
+        self._run(command)
+
+    def delete_user(self, user_id: UUID, *, team_ids: Iterable[UUID],
+                    personal: Iterable[tuple[UUID, UUID]]) -> None:
+        """Delete an account: it leaves `team_ids` (refused if it is a team's only owner), its
+        personal namespace and team (`personal`: (namespace id, team id)) go, its names are free."""
+        team_ids, personal = list(team_ids), list(personal)
+
+        def command() -> list[Aggregate]:
+            user = self._live_user(user_id)
+            aggregates: list[Aggregate] = [user]
+            aggregates.extend(self._release("user", user.username, user.id))
+            if user.email:
+                aggregates.extend(self._release("email", user.email, user.id))
+            for team_id in team_ids:
+                team = self._get(Team, team_id)
+                if team.deleted or team.role_of(user_id) is None:
+                    continue
+                if team.kind is TeamKind.PERSONAL:
+                    continue
+                try:
+                    team.remove_member(user_id)
+                except LastOwnerError:
+                    raise LastOwnerError(
+                        f"{user.username} is the only owner of team '{team.name}'; "
+                        "give the team another owner first", field="user") from None
+                aggregates.append(team)
+            for namespace_id, personal_team_id in personal:
+                ns = self._get(Namespace, namespace_id)
+                team = self._get(Team, personal_team_id)
+                if ns.kind is not NamespaceKind.PERSONAL or team.role_of(user_id) is not Role.OWNER:
+                    continue
+                ns.delete(owner_gone=True)
+                team.delete()
+                aggregates.extend([ns, team])
+                aggregates.extend(self._release("namespace", ns.name, ns.id))
+            user.delete()
+            return aggregates
+
+        self._run(command)
+
+    # -- teams ----------------------------------------------------------------------------------
+
+    def update_team(self, team_id: UUID, *, name: str | None = None,
+                    description: str | None = None) -> None:
+        if name is not None:
+            check_namespace_name(name)
+
+        def command() -> list[Aggregate]:
+            team = self._regular_team(team_id)
+            aggregates: list[Aggregate] = [team]
+            if name is not None and name != team.name:
+                aggregates.append(self._claim("team", name, team.id))
+                aggregates.extend(self._release("team", team.name, team.id))
+                team.rename(name)
+            if description is not None:
+                team.set_description(description)
+            return aggregates
+
+        self._run(command)
+
+    def delete_team(self, team_id: UUID, *, namespace_ids: Iterable[UUID],
+                    new_team_id: UUID | None = None) -> None:
+        """Delete a team; its namespaces move to `new_team_id`, or are deleted with it."""
+        namespace_ids = list(namespace_ids)
+
+        def command() -> list[Aggregate]:
+            team = self._regular_team(team_id)
+            aggregates: list[Aggregate] = [team]
+            destination = None
+            if new_team_id is not None:
+                if new_team_id == team_id:
+                    raise InvalidInputError("cannot migrate namespaces to the team being deleted",
+                                            field="new_team")
+                destination = self._regular_team(new_team_id, field="new_team")
+            for namespace_id in namespace_ids:
+                ns = self._get(Namespace, namespace_id)
+                if ns.deleted or ns.team_id != team_id:
+                    continue
+                if destination is not None:
+                    ns.move_to_team(destination.id)
+                else:
+                    ns.delete()
+                    aggregates.extend(self._release("namespace", ns.name, ns.id))
+                aggregates.append(ns)
+            aggregates.extend(self._release("team", team.name, team.id))
+            team.delete()
+            return aggregates
+
+        self._run(command)
+
+    def add_team_member(self, team_id: UUID, user_id: UUID, role: Role) -> Role:
+        """Add a member; an admin always joins as owner (F21). Returns the role given."""
+        given: list[Role] = []
+
+        def command() -> list[Aggregate]:
+            user = self._live_user(user_id, field="user")
+            team = self._regular_team(team_id)
+            given[:] = [member_role(role, user_is_admin=user.admin)]
+            team.add_member(user_id, given[0])
+            return [team]
+
+        self._run(command)
+        return given[0]
+
+    def change_team_member_role(self, team_id: UUID, user_id: UUID, role: Role) -> None:
+        def command() -> list[Aggregate]:
+            user = self._get(User, user_id)
+            team = self._regular_team(team_id)
+            may_change_member_role(role, user_is_admin=user.admin)
+            team.change_role(user_id, role)
+            return [team]
+
+        self._run(command)
+
+    def remove_team_member(self, team_id: UUID, user_id: UUID) -> None:
+        def command() -> list[Aggregate]:
+            team = self._regular_team(team_id)
+            team.remove_member(user_id)
+            return [team]
+
+        self._run(command)
+
+    # -- namespaces -----------------------------------------------------------------------------
+
+    def update_namespace(self, namespace_id: UUID, *, name: str | None = None,
+                         description: str | None = None, visibility: Visibility | None = None,
+                         team_id: UUID | None = None) -> None:
+        if name is not None:
+            check_namespace_name(name)
+
+        def command() -> list[Aggregate]:
+            ns = self._live_namespace(namespace_id)
+            aggregates: list[Aggregate] = [ns]
+            if name is not None and name != ns.name:
+                aggregates.append(self._claim("namespace", name, ns.id))
+                aggregates.extend(self._release("namespace", ns.name, ns.id))
+                ns.rename(name)
+            if description is not None:
+                ns.set_description(description)
+            if visibility is not None:
+                ns.change_visibility(visibility)
+            if team_id is not None and team_id != ns.team_id:
+                self._regular_team(team_id)
+                ns.move_to_team(team_id)
+            return aggregates
+
+        self._run(command)
+
+    def delete_namespace(self, namespace_id: UUID) -> None:
+        def command() -> list[Aggregate]:
+            ns = self._live_namespace(namespace_id)
+            ns.delete()
+            return [ns, *self._release("namespace", ns.name, ns.id)]
+
+        self._run(command)
+
+    # -- the registry ---------------------------------------------------------------------------
+
+    def update_registry(self, *, name: str | None = None, hostname: str | None = None,
+                        external_hostname: str | None = None,
+                        use_ssl: bool | None = None) -> None:
+        def command() -> list[Aggregate]:
+            registry = self._get(Registry, REGISTRY_ID)
+            new_name = registry.name if name is None else name.strip()
+            new_host = registry.hostname if hostname is None else hostname.strip()
+            if not new_name:
+                raise InvalidInputError("can't be blank", field="name")
+            if not new_host or any(c.isspace() for c in new_host):
+                raise InvalidInputError("is invalid", field="hostname")
+            registry.update(
+                name=new_name, hostname=new_host,
+                external_hostname=(registry.external_hostname if external_hostname is None
+                                   else external_hostname.strip()),
+                use_ssl=registry.use_ssl if use_ssl is None else use_ssl)
+            return [registry]
+
+        self._run(command)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _live_user(self, user_id: UUID, *, field: str = "user") -> User:
+        user = self._get(User, user_id)
+        if user.deleted:
+            raise NotFoundError("user not found", field=field)
+        return user
+
+    def _regular_team(self, team_id: UUID, *, field: str = "team") -> Team:
+        try:
+            team = self._get(Team, team_id)
+        except DomainError:
+            raise NotFoundError("team not found", field=field) from None
+        if team.deleted or team.kind is not TeamKind.REGULAR:
+            raise NotFoundError("team not found", field=field)
+        return team
+
+    def _live_namespace(self, namespace_id: UUID) -> Namespace:
+        ns = self._get(Namespace, namespace_id)
+        if ns.deleted:
+            raise NotFoundError("namespace not found", field="namespace")
+        return ns

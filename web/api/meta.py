@@ -1,0 +1,38 @@
+"""Service endpoints of the API: `_ping`, `health` and `/api/version` (portus.md §1.12)."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from aiohttp import web
+
+from web.api.principal import current_user
+from web.appkeys import SERVICES
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/_ping")
+async def ping(request: web.Request) -> web.Response:
+    return web.json_response({})
+
+
+@routes.get("/api/v1/health")
+async def health(request: web.Request) -> web.Response:
+    """200 when this node follows its event log, 503 (fail closed) when it cannot."""
+    follower = request.app[SERVICES].follower
+    current = follower.is_current()
+    message = "event log is readable" if current else (
+        follower.last_error or "event log not read recently")
+    body = {"database": {"msg": message, "success": current}}
+    return web.json_response(body, status=200 if current else 503)
+
+
+@routes.get("/api/version")
+async def version(request: web.Request) -> web.Response:
+    current_user(request)
+    try:
+        number = metadata.version("wharfinger")
+    except metadata.PackageNotFoundError:
+        number = "0.0.0"
+    return web.json_response({"api-versions": ["v1"], "git": None, "version": number})

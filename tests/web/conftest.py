@@ -15,7 +15,9 @@ ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 
 @pytest.fixture
-async def client(aiohttp_client: ClientFactory, settings: Settings) -> TestClient:  # type: ignore[type-arg]
+async def client(settings: Settings, aiohttp_client: ClientFactory) -> TestClient:  # type: ignore[type-arg]
+    # `settings` first: fixtures are torn down in reverse order, so the app must stop before its
+    # PostgreSQL schema is dropped.
     return await aiohttp_client(create_app(settings))
 
 

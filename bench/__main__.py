@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import memory, rebuild, token_endpoint
+from bench import memory, rebuild, token_endpoint, two_nodes
 from bench.common import ROOT, Row, machine, print_table, write_json
 
 BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] = {
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
                                                                open_loop_seconds=3)),
     "rebuild": (rebuild.main, lambda: rebuild.main(events=20_000, runs=1)),
     "memory": (memory.main, lambda: memory.main(10_000, 1_000, 5_000)),
+    "two_nodes": (two_nodes.main, lambda: two_nodes.main(changes=10)),
 }
 
 

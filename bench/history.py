@@ -34,6 +34,10 @@ class World:
     members_per_team: int = 10
     churn: int = 0
     """Extra events after creation (role changes, visibility flips, password changes)."""
+    registry: bool = True
+    """False to add to a log that has its registry already."""
+    prefix: str = ""
+    """Prefixes every name, so several worlds can share one log."""
 
     @classmethod
     def of_size(cls, events: int) -> World:
@@ -50,28 +54,30 @@ class World:
 def events_of(world: World, seed: int = 8) -> Iterator[Any]:
     """The history of `world`, as domain events in a plausible order."""
     rnd = random.Random(seed)
-    registry = Registry.register(name="bench", hostname="registry.bench:5000",
-                                 external_hostname="", use_ssl=False)
-    yield from registry.collect_events()
+    if world.registry:
+        registry = Registry.register(name="bench", hostname="registry.bench:5000",
+                                     external_hostname="", use_ssl=False)
+        yield from registry.collect_events()
+    p = world.prefix
     # Aggregates are kept only when churn needs them; otherwise just their ids, so a caller
     # measuring memory (bench.memory) sees the projection's cost, not the generator's.
     keep = world.churn > 0
     users: list[User] = []
     user_ids: list[UUID] = []
     for i in range(world.users):
-        user = User.register(username=f"user{i}", email=f"user{i}@example.org",
+        user = User.register(username=f"{p}user{i}", email=f"{p}user{i}@example.org",
                              password_hash=HASH, admin=i == 0, bot=False)
         user.create_application_token("ci", TOKEN_HASH)
         user_ids.append(user.id)
         if keep:
             users.append(user)
         yield from user.collect_events()
-        yield from NameClaim.claim("user", f"user{i}", user.id).collect_events()
-        yield from NameClaim.claim("email", f"user{i}@example.org", user.id).collect_events()
+        yield from NameClaim.claim("user", f"{p}user{i}", user.id).collect_events()
+        yield from NameClaim.claim("email", f"{p}user{i}@example.org", user.id).collect_events()
     teams: list[Team] = []
     team_ids: list[UUID] = []
     for t in range(world.teams):
-        team = Team.create(name=f"team{t}", kind=TeamKind.REGULAR)
+        team = Team.create(name=f"{p}team{t}", kind=TeamKind.REGULAR)
         for uid in rnd.sample(user_ids, min(world.members_per_team, len(user_ids))):
             team.add_member(uid, rnd.choice((Role.OWNER, Role.CONTRIBUTOR, Role.VIEWER)))
         team_ids.append(team.id)
@@ -80,7 +86,7 @@ def events_of(world: World, seed: int = 8) -> Iterator[Any]:
         yield from team.collect_events()
     namespaces: list[Namespace] = []
     for n in range(world.namespaces):
-        ns = Namespace.create(name=f"ns{n}", kind=NamespaceKind.TEAM,
+        ns = Namespace.create(name=f"{p}ns{n}", kind=NamespaceKind.TEAM,
                               team_id=team_ids[n % len(team_ids)],
                               visibility=rnd.choice(list(Visibility)))
         if keep:

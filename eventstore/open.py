@@ -5,6 +5,7 @@ Blocking: call it from the thread pool, never on the event loop.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from typing import TypeVar
 from uuid import UUID
@@ -22,11 +23,26 @@ def open_log(location: StoreLocation, application_class: type[A], log_name: str)
     """Construct `application_class` over the log named `log_name`, creating its storage."""
     if location.postgres is None:
         location.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    else:
-        _ensure_schema(location)
-    app = application_class(env=location.application_env(log_name))
-    _forbid_rewrites(location, app)
+        app = application_class(env=location.application_env(log_name))
+        _forbid_rewrites(location, app)
+        return app
+    _ensure_schema(location)
+    # Nodes starting at once on a fresh schema race in the library's CREATE TABLE IF NOT EXISTS
+    # (a duplicate pg_type row) and in CREATE OR REPLACE TRIGGER: one opens at a time.
+    with psycopg.connect(location.postgres.conninfo(), autocommit=True) as conn:
+        key = _lock_key(location.postgres.schema, log_name)
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            app = application_class(env=location.application_env(log_name))
+            _forbid_rewrites(location, app)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
     return app
+
+
+def _lock_key(schema: str, log_name: str) -> int:
+    digest = hashlib.blake2b(f"wharfinger-open:{schema}:{log_name}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def _ensure_schema(location: StoreLocation) -> None:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from web.api import audit, bootstrap, meta, namespaces, registries, teams, users
+from web.api import audit, bootstrap, meta, namespaces, openapi, registries, teams, users
 from web.appkeys import SERVICES, SETTINGS
 from web.errors import error_middleware
 from web.services import running_services
@@ -32,4 +32,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(users.routes)
     app.add_routes(teams.routes)
     app.add_routes(namespaces.routes)
+    app.add_routes(openapi.routes)
     return app

@@ -32,10 +32,25 @@ async def json_object(request: web.Request, wrapper: str | None = None) -> dict[
             ) from None
     if not isinstance(body, dict):
         raise InvalidInputError("The request body must be a JSON object")
+    _check_text(body, None)
     if wrapper and isinstance(body.get(wrapper), dict):
         inner: dict[str, Any] = body[wrapper]
         return inner
     return body
+
+
+def _check_text(value: Any, field: str | None) -> None:
+    """Refuse text no store can hold: lone surrogates (invalid UTF-8) anywhere in the body."""
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise InvalidInputError("contains invalid Unicode (a lone surrogate)", field=field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, field or key)
+            _check_text(item, field or key)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, field)
 
 
 def text_field(body: dict[str, Any], name: str, *, required: bool = True,

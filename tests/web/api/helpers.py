@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from tests.web.api.openapi_check import check_response
 from tests.web.world import World
 from web.appkeys import SERVICES
 
@@ -20,8 +21,13 @@ class Api:
 
     async def call(self, method: str, path: str, who: str | None = "admin",
                    json: Any = None, **kw: Any) -> ClientResponse:
-        return await self.client.request(method, path, headers=self.headers(who), json=json,
-                                         **kw)
+        """Every response is checked against the OpenAPI document (no 5xx, documented status,
+        body matching its schema)."""
+        response = await self.client.request(method, path, headers=self.headers(who),
+                                             json=json, **kw)
+        check_response(method, response.url.raw_path, response.status, await response.text(),
+                       response.headers)
+        return response
 
     async def ok(self, method: str, path: str, who: str | None = "admin", json: Any = None,
                  status: int = 200, **kw: Any) -> Any:

@@ -66,7 +66,8 @@ def requests(draw: st.DrawFn) -> tuple[str, str, str | None, dict[str, Any]]:
             value = draw(path_value)
             if template == "/api/v1/users/application_tokens/{id}" and value in "12345":
                 value = "6"  # revoking the world's own tokens would lock the callers out
-            path = path.replace("{" + param["name"] + "}", quote(value, safe="", errors="surrogatepass"))
+            segment = quote(value, safe="", errors="surrogatepass")
+            path = path.replace("{" + param["name"] + "}", segment)
         elif draw(st.booleans()):
             query[param["name"]] = draw(odd_text)
     kwargs: dict[str, Any] = {}

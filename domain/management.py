@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import DomainError, InvalidInputError, LastOwnerError, NotFoundError
-from domain.management_policy import may_change_member_role, member_role
+from domain.events import Created, Event
+from domain.management_policy import Switches, may_change_member_role, member_role
 from domain.names import NameClaim, check_email, check_namespace_name
 from domain.namespaces import Namespace
 from domain.registries import REGISTRY_ID, Registry
@@ -25,6 +26,36 @@ from domain.users import User
 from domain.values import NamespaceKind, Role, TeamKind, Visibility
 
 T = TypeVar("T")
+
+
+SWITCHES_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/management-switches")
+
+
+class SwitchesRecord(Aggregate):
+    """The `user_permission.*` switches in force, recorded when the service starts with new
+    values, so management decisions can be replayed with the rules of their time."""
+
+    class Recorded(Created):
+        switches: dict[str, bool]
+
+        def apply(self, record: SwitchesRecord) -> None:
+            record.switches = dict(self.switches)
+
+    class Changed(Event):
+        switches: dict[str, bool]
+
+        def apply(self, record: SwitchesRecord) -> None:
+            record.switches = dict(self.switches)
+
+    def __init__(self) -> None:
+        self.switches: dict[str, bool] = {}
+
+
+def _switch_values(switches: Switches) -> dict[str, bool]:
+    return {"change_visibility": switches.change_visibility,
+            "create_team": switches.create_team, "manage_team": switches.manage_team,
+            "create_namespace": switches.create_namespace,
+            "manage_namespace": switches.manage_namespace}
 
 
 class ManagementCommands:
@@ -36,6 +67,23 @@ class ManagementCommands:
         def _release(self, kind: str, name: str, owner_id: UUID) -> list[Aggregate]: ...
         def register_user(self, *, username: str, email: str, password_hash: str | None,
                           admin: bool = False, bot: bool = False) -> User: ...
+
+    def record_switches(self, switches: Switches) -> bool:
+        """Record the `user_permission.*` switches if they differ from the last recorded."""
+        values = _switch_values(switches)
+
+        def command() -> list[Aggregate]:
+            try:
+                record = self._get(SwitchesRecord, SWITCHES_ID)
+            except NotFoundError:
+                return [SwitchesRecord._create(SwitchesRecord.Recorded, id=SWITCHES_ID,
+                                               switches=values)]
+            if record.switches == values:
+                return []
+            record.trigger_event(SwitchesRecord.Changed, switches=values)
+            return [record]
+
+        return bool(self._run(command))
 
     # -- users ----------------------------------------------------------------------------------
 

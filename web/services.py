@@ -12,6 +12,7 @@ from typing import TypeVar
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
+from domain.management_policy import Switches
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
@@ -66,6 +67,17 @@ class Services:
         return result
 
 
+def management_switches(settings: Settings) -> Switches:
+    """The `user_permission.*` switches and access rules of the configuration."""
+    return Switches(
+        change_visibility=bool(settings["user_permission.change_visibility.enabled"]),
+        create_team=bool(settings["user_permission.create_team.enabled"]),
+        manage_team=bool(settings["user_permission.manage_team.enabled"]),
+        create_namespace=bool(settings["user_permission.create_namespace.enabled"]),
+        manage_namespace=bool(settings["user_permission.manage_namespace.enabled"]),
+        rules=settings.access_rules)
+
+
 def store_location(settings: Settings) -> StoreLocation:
     return StoreLocation.from_settings(settings.data_dir, settings.database_url)
 
@@ -82,6 +94,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
         audit = await pool.run(open_log, location, AuditTrail, AUDIT_LOG)
         await pool.run(store.record_access_rules, settings.access_rules)
+        await pool.run(store.record_switches, management_switches(settings))
         keys_dir = settings.keys_dir
         signing_key = await pool.run(
             load_or_create_signing_key, keys_dir,

@@ -6,6 +6,7 @@ Ids are the directory's integers (projections.directory). Look-ups of unknown or
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,7 +18,7 @@ from domain.policy import NamespaceFacts
 from domain.values import NamespaceKind, Role, TeamKind
 from projections.directory import Entry, Kind
 from projections.permissions import NamespaceRecord, TeamRecord, UserRecord
-from web.services import Services
+from web.services import Services, management_switches
 
 Json = dict[str, Any]
 
@@ -34,14 +35,8 @@ def _entry(services: Services, uuid: UUID) -> Entry:
 
 
 def switches(services: Services) -> Switches:
-    s = services.settings
-    return Switches(
-        change_visibility=bool(s["user_permission.change_visibility.enabled"]),
-        create_team=bool(s["user_permission.create_team.enabled"]),
-        manage_team=bool(s["user_permission.manage_team.enabled"]),
-        create_namespace=bool(s["user_permission.create_namespace.enabled"]),
-        manage_namespace=bool(s["user_permission.manage_namespace.enabled"]),
-        rules=services.index.rules)
+    """The switches of the configuration, with the access rules as recorded in the log."""
+    return replace(management_switches(services.settings), rules=services.index.rules)
 
 
 # -- look-ups -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="the registry's service name (its hostname as registered)")
     config.add_argument("--url", default="http://127.0.0.1:5080",
                         help="Wharfinger's base URL as the registry and clients reach it")
+    config.add_argument("--rootcertbundle", default=None, metavar="PATH",
+                        help="Wharfinger's certificate as the registry sees it, when that is not"
+                             " this machine's path (another container; copy the file there)")
     config.set_defaults(func=_registry_config)
     audit_cli.register(sub)
     cli_manage.register(sub)
@@ -202,13 +206,16 @@ def _registry_config(args: argparse.Namespace, settings: Settings) -> int:
     base = args.url.rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise CliError(f"--url must start with http:// or https://, got {args.url!r}")
+    if args.rootcertbundle is not None and not Path(args.rootcertbundle).is_absolute():
+        raise CliError(f"--rootcertbundle must be an absolute path, got {args.rootcertbundle!r}")
     key = load_or_create_signing_key(settings.keys_dir,
                                      algorithm=str(settings["token.signing_algorithm"]),
                                      common_name=settings.issuer)
     secret = load_or_create_secret(settings.keys_dir / "notification.secret")
     print(registry_config_yaml(
         realm=f"{base}/v2/token", service=args.service, issuer=settings.issuer,
-        rootcertbundle=key.certificate_path.resolve(),
+        rootcertbundle=(Path(args.rootcertbundle) if args.rootcertbundle
+                        else key.certificate_path.resolve()),
         notification_url=f"{base}/v2/webhooks/events", notification_secret=secret), end="")
     return 0
 

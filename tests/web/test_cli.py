@@ -70,6 +70,8 @@ def test_bootstrap_registry_and_config(settings: Settings, monkeypatch: pytest.M
     (["bootstrap", "--username", "admin", "--email", "not-an-email", "--password-stdin"],
      "a long password\n", "email"),
     (["registry-config", "--service", "x", "--url", "ftp://x"], "", "--url"),
+    (["registry-config", "--service", "x", "--rootcertbundle", "keys/x.crt"], "",
+     "--rootcertbundle"),
     (["serve", "--listen", "nowhere"], "", "HOST:PORT"),
 ])
 def test_bad_arguments_print_one_line_and_exit_non_zero(

@@ -30,7 +30,9 @@ def open_log(location: StoreLocation, application_class: type[A], log_name: str)
     # Nodes starting at once on a fresh schema race in the library's CREATE TABLE IF NOT EXISTS
     # (a duplicate pg_type row) and in CREATE OR REPLACE TRIGGER: one opens at a time.
     with psycopg.connect(location.postgres.conninfo(), autocommit=True) as conn:
-        key = _lock_key(location.postgres.schema, log_name)
+        # One lock per schema, not per log: creating two logs' tables at once also collides
+        # ("tuple concurrently updated" on the schema's catalog rows).
+        key = schema_lock_key(location.postgres.schema)
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         try:
             app = application_class(env=location.application_env(log_name))
@@ -40,8 +42,9 @@ def open_log(location: StoreLocation, application_class: type[A], log_name: str)
     return app
 
 
-def _lock_key(schema: str, log_name: str) -> int:
-    digest = hashlib.blake2b(f"wharfinger-open:{schema}:{log_name}".encode(), digest_size=8)
+def schema_lock_key(schema: str) -> int:
+    """The PostgreSQL advisory lock held while creating tables in `schema`."""
+    digest = hashlib.blake2b(f"wharfinger-open:{schema}".encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import psycopg
 
 from eventstore.location import StoreLocation
+from eventstore.open import schema_lock_key
 
 SQLITE_FILE = "integrity.sqlite"
 
@@ -65,6 +66,10 @@ class SideTables:
         """Run `CREATE TABLE IF NOT EXISTS …` statements; `{t:name}` becomes a table name and
         `BLOB` becomes `bytea` on PostgreSQL."""
         with self.transaction() as cur:
+            if self.location.postgres is not None:
+                # Nodes starting at once would race in CREATE TABLE IF NOT EXISTS (open.py).
+                cur.execute("SELECT pg_advisory_xact_lock(?)",
+                            (schema_lock_key(self.location.postgres.schema),))
             for statement in ddl:
                 text = self.render(statement)
                 if self.location.postgres is not None:

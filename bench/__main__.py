@@ -13,8 +13,21 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import memory, rebuild, token_endpoint, two_nodes
-from bench.common import ROOT, Row, machine, print_table, write_json
+from bench import memory, rebuild, time_travel, token_endpoint, two_nodes
+from bench.common import ROOT, Row, machine, median, print_table, row, write_json
+from bench.stores import location
+
+
+def time_travel_rows(events: int = 1_000_000, runs: int = 30) -> list[Row]:
+    """bench/time_travel.py (issue 5's benchmark) as rows: SQLite, its full replay as baseline."""
+    with location("sqlite") as where:
+        samples = time_travel.run(where, events, runs)
+    return [row("time travel", f"permissions of a user at a random T, {events:,} events, sqlite",
+                value=median(samples["time travel"]), unit="ms", better="lower",
+                baseline=median(samples["full replay"]),
+                baseline_name="full replay from the start to T", target="<= 200 ms",
+                live_index_ms=round(median(samples["live index"]), 3))]
+
 
 BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] = {
     # name: (full run, --quick run)
@@ -23,6 +36,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "rebuild": (rebuild.main, lambda: rebuild.main(events=20_000, runs=1)),
     "memory": (memory.main, lambda: memory.main(10_000, 1_000, 5_000)),
     "two_nodes": (two_nodes.main, lambda: two_nodes.main(changes=10)),
+    "time_travel": (time_travel_rows, lambda: time_travel_rows(events=20_000, runs=5)),
 }
 
 

@@ -90,9 +90,10 @@ MATRIX: list[tuple[dict[str, str], str, str, str, Any, int]] = [
 
 
 @pytest.mark.parametrize(("switches", "who", "method", "path", "body", "status"), MATRIX)
-async def test_management_matrix(aiohttp_client: Any, tmp_path: Path,
-                                 database_url: str | None, switches: dict[str, str], who: str,
+async def test_management_matrix(tmp_path: Path, database_url: str | None,
+                                 aiohttp_client: Any, switches: dict[str, str], who: str,
                                  method: str, path: str, body: Any, status: int) -> None:
+    # `database_url` before `aiohttp_client`: the app stops before its schema is dropped.
     settings = make_settings(tmp_path / "data", database_url, **switches)
     client = await aiohttp_client(create_app(settings))
     api = Api(client, await build_world(client))

@@ -102,7 +102,7 @@ async def test_members_roles_and_the_last_owner(api: Api) -> None:
 
 @pytest.mark.parametrize("contributors_delete", ["false", "true"])
 async def test_team_deletion_with_and_without_migration(
-        aiohttp_client: Any, tmp_path: Any, database_url: str | None,
+        tmp_path: Any, database_url: str | None, aiohttp_client: Any,
         contributors_delete: str) -> None:
     """Portus §7.13: with `delete.contributors` on, team deletion crashed for everyone."""
     from tests.conftest import make_settings

@@ -153,10 +153,14 @@ VISIBILITY: Schema = {"enum": ["private", "protected", "public"]}
 ID = [_path_param()]
 MEMBER = [_path_param(), _path_param("member_id", "the member's user id")]
 
+_HEALTH = _op("Health of the components: 503 when the event log cannot be read", 200,
+              _ref("Health"), auth=False)
+_HEALTH["responses"]["503"] = {"description": _STATUS_TEXT[503], "content": {
+    "application/json": {"schema": _ref("Health")}}}
+
 PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/_ping": {"get": _op("Liveness", 200, _ref("Empty"), auth=False)},
-    "/api/v1/health": {"get": _op("Health of the components", 200, _ref("Health"),
-                                  auth=False)},
+    "/api/v1/health": {"get": _HEALTH},
     "/api/version": {"get": _op("API and service versions", 200, _ref("Version"))},
     "/api/openapi.json": {"get": _op("This document", 200, {"type": "object"}, auth=False)},
     "/api/v1/users": {

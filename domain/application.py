@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
 
 from domain.access_rules import ACCESS_RULES_ID, AccessRulesRecord
+from domain.auditors import AuditorCommands
 from domain.errors import (
     ConflictError,
     DomainError,
@@ -59,7 +60,7 @@ class Bootstrap(Aggregate):
         return cls._create(cls.Claimed, id=BOOTSTRAP_ID)
 
 
-class Wharfinger(ManagementCommands, Application[UUID]):
+class Wharfinger(ManagementCommands, AuditorCommands, Application[UUID]):
     name = "wharfinger"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

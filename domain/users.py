@@ -56,6 +56,16 @@ class User(Aggregate):
         def apply(self, user: User) -> None:
             user.enabled = True
 
+    class AuditorGranted(Event):
+        """The user may read every activity and decision record, and change nothing."""
+
+        def apply(self, user: User) -> None:
+            user.auditor = True
+
+    class AuditorRevoked(Event):
+        def apply(self, user: User) -> None:
+            user.auditor = False
+
     class ApplicationTokenCreated(Event):
         token_id: UUID
         application: str
@@ -92,6 +102,7 @@ class User(Aggregate):
         self.password_hash: str | None = None
         self.display_name: str | None = None
         self.admin = False
+        self.auditor = False
         self.bot = False
         self.enabled = True
         self.credentials_version = 0
@@ -127,6 +138,14 @@ class User(Aggregate):
     def revoke_admin(self) -> None:
         if self.admin:
             self.trigger_event(self.AdminRevoked)
+
+    def grant_auditor(self) -> None:
+        if not self.auditor:
+            self.trigger_event(self.AuditorGranted)
+
+    def revoke_auditor(self) -> None:
+        if self.auditor:
+            self.trigger_event(self.AuditorRevoked)
 
     def disable(self) -> None:
         if self.enabled:

@@ -36,6 +36,8 @@ class UserRecord:
     display_name: str | None = None
     # token id -> (application, hash of the token)
     tokens: dict[UUID, tuple[str, str]] = field(default_factory=dict)
+    auditor: bool = False
+    """Reads every activity and decision record; changes nothing (domain.auditors)."""
 
     def principal(self) -> Principal:
         return Principal(self.id, self.username, self.admin)
@@ -133,6 +135,12 @@ class PermissionIndex:
     def _admin_revoked(self, e: User.AdminRevoked) -> None:
         self.users[e.originator_id].admin = False
 
+    def _auditor_granted(self, e: User.AuditorGranted) -> None:
+        self.users[e.originator_id].auditor = True
+
+    def _auditor_revoked(self, e: User.AuditorRevoked) -> None:
+        self.users[e.originator_id].auditor = False
+
     def _disabled(self, e: User.Disabled) -> None:
         user = self.users[e.originator_id]
         user.enabled = False
@@ -214,6 +222,8 @@ _HANDLERS: dict[type[Any], Callable[[PermissionIndex, Any], None]] = {
     User.DisplayNameSet: PermissionIndex._display_name_set,
     User.AdminGranted: PermissionIndex._admin_granted,
     User.AdminRevoked: PermissionIndex._admin_revoked,
+    User.AuditorGranted: PermissionIndex._auditor_granted,
+    User.AuditorRevoked: PermissionIndex._auditor_revoked,
     User.Disabled: PermissionIndex._disabled,
     User.Enabled: PermissionIndex._enabled,
     User.ApplicationTokenCreated: PermissionIndex._token_created,

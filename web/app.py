@@ -6,7 +6,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from web.api import audit, bootstrap, meta, namespaces, openapi, registries, teams, users
+from web.api import (
+    activities,
+    audit,
+    bootstrap,
+    meta,
+    namespaces,
+    openapi,
+    registries,
+    teams,
+    users,
+)
 from web.appkeys import SERVICES, SETTINGS
 from web.errors import error_middleware
 from web.services import running_services
@@ -33,4 +43,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(teams.routes)
     app.add_routes(namespaces.routes)
     app.add_routes(openapi.routes)
+    app.add_routes(activities.routes)
     return app

@@ -80,6 +80,10 @@ DEFAULTS: dict[str, object] = {
     # Audit: time travel and tamper evidence (issue 5).
     "audit.fold_checkpoint_interval": 1000,
     "audit.checkpoint_interval_seconds": 300,
+    # The activity feed (issue 5): false leaves the projector to `wharfinger project`.
+    "projections.run_in_process": True,
+    "projections.activity.interval_ms": 1000,
+    "projections.activity.duty_cycle_percent": 25,
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -98,6 +102,8 @@ MINIMUM: dict[str, int] = {
     "pagination.per_page": 1,
     "token.refresh_token_lifetime_days": 1,
     "token.max_staleness_seconds": 1,
+    "projections.activity.interval_ms": 10,
+    "projections.activity.duty_cycle_percent": 1,
     "ldap.port": 1,
     "ldap.timeout": 1,
     "email.smtp.port": 1,

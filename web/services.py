@@ -16,6 +16,9 @@ from domain.management_policy import Switches
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
+from projections.activity.projector import ActivityProjector
+from projections.activity.runner import FeedRunner
+from projections.activity.store import ActivityStore, open_activity_store
 from projections.directory import Directory
 from projections.fold import Fold, fan_out
 from projections.follower import LogFollower
@@ -48,6 +51,10 @@ class Services:
     notification_secret: str
     audit_tools: AuditTools
     """Time travel and tamper evidence over both logs (issue 5)."""
+    activity: ActivityStore
+    """The activity feed's tables (projections.activity)."""
+    feed: FeedRunner | None
+    """The in-process feed projector; None when `wharfinger project` runs it."""
     directory: Directory = field(default_factory=Directory)
     """Integer API ids and names of users, teams, namespaces (projections.directory)."""
 
@@ -82,6 +89,15 @@ def store_location(settings: Settings) -> StoreLocation:
     return StoreLocation.from_settings(settings.data_dir, settings.database_url)
 
 
+def feed_runner(settings: Settings, activity: ActivityStore, store: Wharfinger,
+                audit: AuditTrail) -> FeedRunner:
+    projector = ActivityProjector(activity, {EVENTS_LOG: store, AUDIT_LOG: audit})
+    return FeedRunner(projector,
+                      interval=int(settings["projections.activity.interval_ms"]) / 1000,
+                      duty_cycle=min(100, int(settings["projections.activity.duty_cycle_percent"]))
+                      / 100)
+
+
 @contextlib.asynccontextmanager
 async def running_services(settings: Settings) -> AsyncIterator[Services]:
     """Open the store, load keys, catch the projection up and follow the log until closed."""
@@ -89,6 +105,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     location = store_location(settings)
     store: Wharfinger | None = None
     audit: AuditTrail | None = None
+    activity: ActivityStore | None = None
+    feed: FeedRunner | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
         store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
@@ -126,10 +144,14 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         tools = audit_tools(location, store, audit,
                             every=int(settings["audit.fold_checkpoint_interval"]))
         tasks.append(asyncio.create_task(tools.keep_current(pool, 5.0), name="audit-tools"))
+        activity = await pool.run(open_activity_store, location)
+        if settings["projections.run_in_process"]:
+            feed = feed_runner(settings, activity, store, audit)
+            tasks.append(asyncio.create_task(feed.run(), name="activity-feed"))
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
         yield Services(settings, pool, store, audit, index, follower, signing_key,
                        RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
-                       audit_tools=tools, directory=directory)
+                       audit_tools=tools, activity=activity, feed=feed, directory=directory)
     finally:
         for task in tasks:
             task.cancel()
@@ -139,6 +161,10 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         # A cancelled task's blocking call keeps running in its worker thread: wait for every
         # such call to finish before closing the stores under it (SQLite segfaults otherwise).
         await asyncio.to_thread(pool.shutdown)
+        if feed is not None:
+            await asyncio.to_thread(feed.shutdown)
+        if activity is not None:
+            await asyncio.to_thread(activity.close)
         for log_app in (store, audit):
             if log_app is not None:
                 await asyncio.to_thread(log_app.close)

@@ -1,0 +1,316 @@
+"""From logged events to activity entries: Portus's activity keys (portus.md §1.13) plus what
+Portus never recorded (logins, failed logins, token decisions, admin and auditor changes, users
+enabled or disabled, registry and configuration changes), each with a human sentence.
+
+An entry depends only on its event and on the names folded from earlier change-log events
+(`Directory`), so building the feed live or replaying it gives the same rows. Facts from the audit
+trail carry their names themselves. An event type nobody mapped yet becomes a generic entry that
+only admins and auditors see; it never stops the feed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.access_rules import AccessRulesRecord
+from domain.application import Bootstrap
+from domain.decisions import ISSUED, TokenRequestDecided
+from domain.names import NameClaim
+from domain.namespaces import Namespace
+from domain.registries import Registry
+from domain.teams import Team
+from domain.users import User
+from eventstore.reader import LoggedEvent
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHANGE_LOG = "events"
+AUDIT_LOG = "audit"
+
+# What an entry is about; visibility hangs on it (projections.activity.visibility).
+TEAM, NAMESPACE, REPOSITORY, REGISTRY = "team", "namespace", "repository", "registry"
+USER, APPLICATION_TOKEN, TOKEN, WEBHOOK, OTHER = (
+    "user", "application_token", "token", "webhook", "other")
+
+
+@dataclass(frozen=True)
+class Entry:
+    log: str
+    position: int
+    occurred_us: int
+    """Microseconds since the Unix epoch (UTC): exact, and sorts the same on both backends."""
+    type: str
+    trackable: str
+    actor: str
+    sentence: str
+    item: str = ""
+    """The tracked item's name (Portus's CSV "Item")."""
+    owner_id: str = ""
+    """The user an entry is about (tokens, logins, account changes): that user may see it."""
+    recipient: str = ""
+    team_id: str = ""
+    team_name: str = ""
+    namespace_id: str = ""
+    namespace_name: str = ""
+    repository: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def occurred_at(self) -> datetime:
+        return EPOCH + timedelta(microseconds=self.occurred_us)
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.log, self.position, self.occurred_us, self.type, self.trackable, self.actor,
+                self.sentence, self.item, self.owner_id, self.recipient, self.team_id,
+                self.team_name, self.namespace_id, self.namespace_name, self.repository,
+                json.dumps(self.parameters, sort_keys=True, default=str))
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Entry:
+        values = dict(zip(COLUMNS, row, strict=True))
+        values["parameters"] = json.loads(values["parameters"])
+        return cls(**values)
+
+
+COLUMNS = ("log", "position", "occurred_us", "type", "trackable", "actor", "sentence", "item",
+           "owner_id", "recipient", "team_id", "team_name", "namespace_id", "namespace_name",
+           "repository", "parameters")
+
+
+def micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass
+class Directory:
+    """Names as of the change-log position being described: sentences say `web`, not a UUID."""
+
+    users: dict[UUID, str] = field(default_factory=dict)
+    teams: dict[UUID, tuple[str, str]] = field(default_factory=dict)
+    """team id -> (name, kind)"""
+    namespaces: dict[UUID, tuple[str, UUID]] = field(default_factory=dict)
+    """namespace id -> (name, team id)"""
+    tokens: dict[UUID, str] = field(default_factory=dict)
+    """application token id -> application name"""
+
+    def apply(self, event: Any) -> None:
+        if isinstance(event, User.Registered):
+            self.users[event.originator_id] = event.username
+        elif isinstance(event, User.ApplicationTokenCreated):
+            self.tokens[event.token_id] = event.application
+        elif isinstance(event, Team.Created):
+            self.teams[event.originator_id] = (event.name, event.kind)
+        elif isinstance(event, Namespace.Created):
+            self.namespaces[event.originator_id] = (event.name, event.team_id)
+        elif isinstance(event, Namespace.MovedToTeam):
+            name, _ = self.namespaces.get(event.originator_id, ("?", event.team_id))
+            self.namespaces[event.originator_id] = (name, event.team_id)
+
+    def user(self, user_id: UUID | str) -> str:
+        try:
+            return self.users.get(UUID(str(user_id)), f"user {user_id}")
+        except ValueError:
+            return str(user_id)
+
+    def team(self, team_id: UUID) -> str:
+        return self.teams.get(team_id, (f"team {team_id}", ""))[0]
+
+
+IGNORED_AGGREGATES: tuple[type[Any], ...] = (NameClaim, Bootstrap)
+"""Bookkeeping with nothing to tell a person (a name claimed alongside its owner)."""
+
+
+def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | None:
+    """The entry for one logged event (None for pure bookkeeping). Never raises for an unknown
+    or oddly shaped event: that becomes a generic entry."""
+    event = logged.event
+    if any(type(event).__qualname__.startswith(f"{cls.__qualname__}.")
+           for cls in IGNORED_AGGREGATES):
+        return None
+    base: dict[str, Any] = {"log": log, "position": logged.position,
+            "occurred_us": micros(event.timestamp),
+            "actor": str(getattr(event, "actor", "") or "system")}
+    describer = _DESCRIBERS.get(type(event))
+    try:
+        if describer is not None:
+            return Entry(**base, **describer(event, directory))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        pass  # a new version of an event we know: fall back to the generic entry
+    return _generic(event, base)
+
+
+def _generic(event: Any, base: dict[str, Any]) -> Entry:
+    name = type(event).__qualname__
+    params = {k: v for k, v in vars(event).items()
+              if k not in ("originator_id", "originator_version", "originator_topic",
+                           "timestamp", "actor")
+              and isinstance(v, str | int | float | bool | None)}
+    return Entry(**base, type=f"event.{name}", trackable=OTHER, item=name,
+                 sentence=f"{base['actor']} recorded {name}", parameters=params)
+
+
+# -- the change log ---------------------------------------------------------------------------
+
+Fields = dict[str, Any]
+
+
+def _user(e: Any, d: Directory, key: str, verb: str) -> Fields:
+    name = d.user(e.originator_id)
+    return {"type": key, "trackable": USER, "item": name, "owner_id": str(e.originator_id),
+            "recipient": name, "sentence": f"{e.actor} {verb.format(user=name)}"}
+
+
+def _registered(e: User.Registered, d: Directory) -> Fields:
+    what = "bot" if e.bot else "admin" if e.admin else "user"
+    return {"type": "user.create", "trackable": USER, "item": e.username,
+            "owner_id": str(e.originator_id), "recipient": e.username,
+            "sentence": f"{e.actor} created {what} {e.username}",
+            "parameters": {"username": e.username, "admin": e.admin, "bot": e.bot}}
+
+
+def _token(e: Any, d: Directory, key: str, verb: str) -> Fields:
+    application = getattr(e, "application", None) or d.tokens.get(e.token_id, "?")
+    user = d.user(e.originator_id)
+    whose = "" if e.actor == user else f" of {user}"
+    return {"type": key, "trackable": APPLICATION_TOKEN, "item": application,
+            "owner_id": str(e.originator_id), "recipient": user,
+            "sentence": f"{e.actor} {verb} application token {application}{whose}",
+            "parameters": {"application": application}}
+
+
+def _team_created(e: Team.Created, d: Directory) -> Fields:
+    kind = "" if e.kind == "regular" else f"{e.kind} "
+    return {"type": "team.create", "trackable": TEAM, "item": e.name,
+            "team_id": str(e.originator_id), "team_name": e.name,
+            "sentence": f"{e.actor} created {kind}team {e.name}",
+            "parameters": {"team": e.name, "kind": e.kind}}
+
+
+def _member(e: Any, d: Directory, key: str) -> Fields:
+    team, user = d.team(e.originator_id), d.user(e.user_id)
+    if key == "team.add_member":
+        text, params = f"added {user} to team {team} as {e.role}", {"role": e.role}
+    elif key == "team.remove_member":
+        text, params = f"removed {user} ({e.role}) from team {team}", {"role": e.role}
+    else:
+        text = f"changed {user}'s role in team {team} from {e.old_role} to {e.new_role}"
+        params = {"old_role": e.old_role, "new_role": e.new_role}
+    return {"type": key, "trackable": TEAM, "item": team, "recipient": user,
+            "owner_id": str(e.user_id), "team_id": str(e.originator_id), "team_name": team,
+            "sentence": f"{e.actor} {text}", "parameters": {"team": team, **params}}
+
+
+def _ns(e: Any, d: Directory) -> Fields:
+    name, team_id = d.namespaces.get(e.originator_id, (f"namespace {e.originator_id}", None))
+    return {"trackable": NAMESPACE, "item": name, "namespace_id": str(e.originator_id),
+            "namespace_name": name, "team_id": str(team_id or ""),
+            "team_name": d.team(team_id) if team_id else ""}
+
+
+def _ns_created(e: Namespace.Created, d: Directory) -> Fields:
+    team = d.team(e.team_id)
+    return {"type": "namespace.create", "trackable": NAMESPACE, "item": e.name,
+            "namespace_id": str(e.originator_id), "namespace_name": e.name,
+            "team_id": str(e.team_id), "team_name": team,
+            "sentence": f"{e.actor} created {e.visibility} namespace {e.name} in team {team}",
+            "parameters": {"team": team, "visibility": e.visibility, "origin": e.origin}}
+
+
+def _visibility(e: Namespace.VisibilityChanged, d: Directory) -> Fields:
+    f = _ns(e, d)
+    return {**f, "type": "namespace.change_visibility",
+            "sentence": f"{e.actor} made namespace {f['item']} {e.visibility}"
+                        f" (was {e.old_visibility})",
+            "parameters": {"visibility": e.visibility, "old_visibility": e.old_visibility}}
+
+
+def _moved(e: Namespace.MovedToTeam, d: Directory) -> Fields:
+    f = _ns(e, d)
+    old, new = d.team(e.old_team_id), d.team(e.team_id)
+    return {**f, "type": "namespace.change_team", "team_id": str(e.team_id), "team_name": new,
+            "sentence": f"{e.actor} moved namespace {f['item']} from team {old} to team {new}",
+            "parameters": {"old": str(e.old_team_id), "new": str(e.team_id),
+                           "old_team": old, "team": new}}
+
+
+def _description(e: Namespace.DescriptionChanged, d: Directory) -> Fields:
+    f = _ns(e, d)
+    return {**f, "type": "namespace.change_namespace_description",
+            "sentence": f"{e.actor} changed the description of namespace {f['item']}",
+            "parameters": {"old": e.old_description, "new": e.description}}
+
+
+def _registry(e: Registry.Registered | Registry.Updated, d: Directory) -> Fields:
+    verb = "registered" if isinstance(e, Registry.Registered) else "updated"
+    return {"type": "registry.create" if verb == "registered" else "registry.update",
+            "trackable": REGISTRY, "item": e.name,
+            "sentence": f"{e.actor} {verb} registry {e.name} ({e.hostname})",
+            "parameters": {"name": e.name, "hostname": e.hostname,
+                           "external_hostname": e.external_hostname, "use_ssl": e.use_ssl}}
+
+
+def _rules(e: AccessRulesRecord.Recorded | AccessRulesRecord.Changed, d: Directory) -> Fields:
+    delete = ("delete disabled" if not e.delete_enabled else
+              "delete by owners and contributors" if e.delete_contributors else
+              "delete by owners")
+    return {"type": "configuration.change", "trackable": REGISTRY, "item": "access rules",
+            "sentence": f"{e.actor} set the access rules: push policy {e.push_policy}, {delete}",
+            "parameters": {"push_policy": e.push_policy, "delete_enabled": e.delete_enabled,
+                           "delete_contributors": e.delete_contributors}}
+
+
+# -- the audit trail ----------------------------------------------------------------------------
+
+def _decision(e: TokenRequestDecided, d: Directory) -> Fields:
+    who = e.subject or "anonymous"
+    where = f" from {e.client_address}" if e.client_address else ""
+    params = {"service": e.service, "credential": e.credential, "requested": e.requested,
+              "granted": e.granted, "reasons": e.reasons, "jti": e.jti,
+              "client_address": e.client_address, "user_agent": e.user_agent,
+              "outcome": e.outcome}
+    if e.outcome != ISSUED:
+        return {"type": "user.login_failed", "trackable": USER, "item": who,
+                "owner_id": e.subject_id, "recipient": who, "parameters": params,
+                "sentence": f"a token request as {who} was refused{where}: {e.refusal}"}
+    granted = "; ".join(e.granted) if e.granted else "nothing"
+    return {"type": "token.issue", "trackable": TOKEN, "item": e.jti, "owner_id": e.subject_id,
+            "recipient": who, "parameters": params,
+            "sentence": f"{who} was issued a token for {e.service}{where} granting {granted}"}
+
+
+_DESCRIBERS: dict[type[Any], Any] = {
+    User.Registered: _registered,
+    User.PasswordChanged: lambda e, d: _user(e, d, "user.change_password",
+                                              "changed the password of {user}"),
+    User.DisplayNameSet: lambda e, d: _user(e, d, "user.change_display_name",
+                                             "changed the display name of {user}"),
+    User.AdminGranted: lambda e, d: _user(e, d, "user.admin_granted", "made {user} an admin"),
+    User.AdminRevoked: lambda e, d: _user(e, d, "user.admin_revoked",
+                                           "removed {user} from the admins"),
+    User.AuditorGranted: lambda e, d: _user(e, d, "user.auditor_granted",
+                                             "made {user} an auditor"),
+    User.AuditorRevoked: lambda e, d: _user(e, d, "user.auditor_revoked",
+                                             "removed {user} from the auditors"),
+    User.Disabled: lambda e, d: _user(e, d, "user.disabled", "disabled {user}"),
+    User.Enabled: lambda e, d: _user(e, d, "user.enabled", "enabled {user}"),
+    User.ApplicationTokenCreated: lambda e, d: _token(e, d, "application_token.create",
+                                                      "created"),
+    User.ApplicationTokenRevoked: lambda e, d: _token(e, d, "application_token.destroy",
+                                                      "revoked"),
+    Team.Created: _team_created,
+    Team.MemberAdded: lambda e, d: _member(e, d, "team.add_member"),
+    Team.MemberRoleChanged: lambda e, d: _member(e, d, "team.change_member_role"),
+    Team.MemberRemoved: lambda e, d: _member(e, d, "team.remove_member"),
+    Namespace.Created: _ns_created,
+    Namespace.VisibilityChanged: _visibility,
+    Namespace.MovedToTeam: _moved,
+    Namespace.DescriptionChanged: _description,
+    Registry.Registered: _registry,
+    Registry.Updated: _registry,
+    AccessRulesRecord.Recorded: _rules,
+    AccessRulesRecord.Changed: _rules,
+    TokenRequestDecided: _decision,
+}

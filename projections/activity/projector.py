@@ -1,0 +1,122 @@
+"""Keeping the activity feed current: follow both logs in batches, each batch one transaction.
+
+The projector is blocking (reading the logs, describing events, writing rows): run it in a thread
+of its own, never on the event loop. Descriptions need names from earlier change-log events, so
+on start it folds the change log up to the feed's tracked position into a `Directory` (the
+change log is small; the audit trail, the big one, needs no such fold).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from eventstore.reader import head_position, read_after
+from projections.activity.entries import CHANGE_LOG, Directory, describe
+from projections.activity.store import LOGS, ActivityStore, StaleTrackingError
+
+Progress = Callable[[str, int, int], None]
+"""(log name, position reached, head of that log)"""
+
+
+@dataclass
+class Summary:
+    events: int = 0
+    entries: int = 0
+    seconds: float = 0.0
+
+
+class ActivityProjector:
+    def __init__(self, store: ActivityStore, logs: dict[str, Application[UUID]]) -> None:
+        unknown = set(logs) - set(LOGS)
+        if unknown:
+            raise ValueError(f"unknown logs: {sorted(unknown)}")
+        self.store = store
+        self.logs = logs
+        self.positions: dict[str, int] = {}
+        self.directory = Directory()
+        self._loaded = False
+
+    def load(self) -> None:
+        """Read the tracked positions and rebuild the names known at the change-log position."""
+        self.positions = self.store.positions()
+        self.directory = Directory()
+        change_log = self.logs.get(CHANGE_LOG)
+        target = self.positions.get(CHANGE_LOG, 0)
+        position = 0
+        while change_log is not None and position < target:
+            batch = read_after(change_log, position, 1000)
+            if not batch:
+                break
+            for logged in batch:
+                if logged.position > target:
+                    position = target
+                    break
+                self.directory.apply(logged.event)
+                position = logged.position
+        self._loaded = True
+
+    def step(self, batch_size: int = 500) -> int:
+        """Project at most one batch from each log; returns the number of events read."""
+        if not self._loaded:
+            self.load()
+        read = 0
+        for name, app in self.logs.items():
+            after = self.positions.get(name, 0)
+            batch = read_after(app, after, batch_size)
+            if not batch:
+                continue
+            entries = []
+            for logged in batch:
+                entry = describe(name, logged, self.directory)
+                if entry is not None:
+                    entries.append(entry)
+                if name == CHANGE_LOG:
+                    self.directory.apply(logged.event)
+            try:
+                self.store.write(name, entries, after=after, upto=batch[-1].position)
+            except BaseException:
+                # The directory saw events whose rows were not written: start over from the
+                # store's positions, whoever moved them.
+                self._loaded = False
+                raise
+            self.positions[name] = batch[-1].position
+            read += len(batch)
+        return read
+
+    def catch_up(self, batch_size: int = 1000, progress: Progress | None = None) -> Summary:
+        """Project until both logs are exhausted (as of now). Blocking."""
+        started = time.monotonic()
+        summary = Summary()
+        heads = {name: head_position(app) for name, app in self.logs.items()}
+        while True:
+            try:
+                read = self.step(batch_size)
+            except StaleTrackingError:
+                continue
+            summary.events += read
+            if progress is not None:
+                for name, head in heads.items():
+                    progress(name, self.positions.get(name, 0), head)
+            if read == 0:
+                break
+        summary.entries = self.store.count()
+        summary.seconds = time.monotonic() - started
+        return summary
+
+
+def rebuild(store: ActivityStore, logs: dict[str, Application[UUID]], *,
+            batch_size: int = 1000, progress: Progress | None = None) -> Summary:
+    """Drop the feed's tables and replay both logs into fresh ones. Blocking.
+
+    Run it with the in-process projectors stopped (`projections.run_in_process: false` or the
+    service down): a projector still running notices the reset position and starts over too,
+    which is correct but does the work twice.
+    """
+    store.drop()
+    store.create()
+    return ActivityProjector(store, logs).catch_up(batch_size, progress)

@@ -1,0 +1,71 @@
+"""Running the feed projector inside the service, at low priority.
+
+The projector gets one thread of its own (never the request pool) and a duty cycle: after a batch
+that took t seconds it rests t·(1/duty − 1), so under a flood of token requests (each one a
+decision record to project) it takes at most that share of the process and catches up when the
+flood ends. The feed is eventually consistent; the token endpoint never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from projections.activity.projector import ActivityProjector
+from projections.activity.store import StaleTrackingError
+
+log = logging.getLogger(__name__)
+
+
+class FeedRunner:
+    def __init__(self, projector: ActivityProjector, *, interval: float = 1.0,
+                 duty_cycle: float = 0.25, batch_size: int = 500) -> None:
+        self.projector = projector
+        self._interval = interval
+        self._rest_factor = 1 / duty_cycle - 1
+        self._batch_size = batch_size
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="wharfinger-feed")
+        self._wake = asyncio.Event()
+        self.last_error: str | None = None
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    async def step(self) -> int:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self.projector.step,
+                                              self._batch_size)
+        except StaleTrackingError:
+            return 1  # another projector moved first; go again from its position
+
+    async def catch_up(self) -> None:
+        """Project everything logged so far (tests, and `wharfinger project --once`)."""
+        while await self.step():
+            pass
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            started = time.monotonic()
+            try:
+                read = await self.step()
+                self.last_error = None
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store is down: report, keep trying
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.warning("activity feed projector: %s", self.last_error)
+                read = 0
+            if read:
+                await asyncio.sleep((time.monotonic() - started) * self._rest_factor)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+
+    def shutdown(self) -> None:
+        """Blocking: wait for a batch in flight, so the stores can close under no one."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,110 @@
+"""Who sees which activity (portus.md §1.13, last paragraph), as a table: each row is an entry,
+a viewer and the expected answer. Every row is checked twice: by the pure rule (`can_see`) and by
+the SQL filter the store applies (`sql_filter`), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from eventstore.location import StoreLocation
+from projections.activity.entries import Entry
+from projections.activity.store import ActivityStore, Query, open_activity_store
+from projections.activity.visibility import Viewer, can_see, sql_filter
+
+# The world: member belongs to team T (owning namespace `own`, private); `pub` is a public
+# namespace of another team; `other` a private namespace of another team.
+T, U = "team-t", "team-u"
+OWN, PUB, OTHER = "ns-own", "ns-pub", "ns-other"
+VIEWERS = {
+    "member": Viewer("member", team_ids=frozenset({T}), namespace_ids=frozenset({OWN}),
+                     namespace_names=frozenset({"own"}),
+                     public_namespace_ids=frozenset({PUB}),
+                     public_namespace_names=frozenset({"pub"})),
+    "outsider": Viewer("outsider", public_namespace_ids=frozenset({PUB}),
+                       public_namespace_names=frozenset({"pub"})),
+    "admin": Viewer("admin", sees_everything=True),
+    "auditor": Viewer("auditor", sees_everything=True),
+}
+NS_NAMES = {OWN: "own", PUB: "pub", OTHER: "other"}
+
+
+def entry(n: int, type_: str, trackable: str, *, team: str = "", ns: str = "",
+          ns_name: str | None = None, owner: str = "") -> Entry:
+    return Entry(log="events", position=n, occurred_us=1_000 + n, type=type_,
+                 trackable=trackable, actor="someone", sentence=type_, team_id=team,
+                 namespace_id=ns, namespace_name=NS_NAMES.get(ns, "") if ns_name is None
+                 else ns_name, owner_id=owner)
+
+
+# (entry, who sees it among member / outsider; admins and auditors see everything)
+TABLE: list[tuple[str, Entry, set[str]]] = [
+    ("team activity of the member's team", entry(1, "team.add_member", "team", team=T),
+     {"member"}),
+    ("team activity of another team", entry(2, "team.add_member", "team", team=U), set()),
+    ("registry activity", entry(3, "registry.create", "registry"), {"member", "outsider"}),
+    ("configuration change", entry(4, "configuration.change", "registry"),
+     {"member", "outsider"}),
+    ("namespace activity of an own namespace", entry(5, "namespace.create", "namespace",
+                                                     team=T, ns=OWN), {"member"}),
+    ("namespace created, public, other team", entry(6, "namespace.create", "namespace",
+                                                    team=U, ns=PUB), set()),
+    ("visibility change of a public namespace",
+     entry(7, "namespace.change_visibility", "namespace", team=U, ns=PUB),
+     {"member", "outsider"}),
+    ("visibility change of a private namespace",
+     entry(8, "namespace.change_visibility", "namespace", team=U, ns=OTHER), set()),
+    ("push into an own namespace", entry(9, "repository.push", "repository", ns=OWN),
+     {"member"}),
+    ("push into a public namespace", entry(10, "repository.push", "repository", ns=PUB),
+     {"member", "outsider"}),
+    ("push into another private namespace",
+     entry(11, "repository.push", "repository", ns=OTHER), set()),
+    ("pull fact naming a public namespace only by name",
+     entry(12, "repository.pull", "repository", ns="", ns_name="pub"), {"member", "outsider"}),
+    ("pull fact naming an own namespace only by name",
+     entry(13, "repository.pull", "repository", ns="", ns_name="own"), {"member"}),
+    ("webhook in an own namespace", entry(14, "webhook.create", "webhook", ns=OWN),
+     {"member"}),
+    ("webhook in a public namespace", entry(15, "webhook.create", "webhook", ns=PUB), set()),
+    ("the member's own application token",
+     entry(16, "application_token.create", "application_token", owner="member"), {"member"}),
+    ("someone else's application token",
+     entry(17, "application_token.create", "application_token", owner="x"), set()),
+    ("the member's token decision", entry(18, "token.issue", "token", owner="member"),
+     {"member"}),
+    ("a failed login at the member's account",
+     entry(19, "user.login_failed", "user", owner="member"), {"member"}),
+    ("a failed login for an unknown name", entry(20, "user.login_failed", "user", owner=""),
+     set()),
+    ("the member made admin", entry(21, "user.admin_granted", "user", owner="member"),
+     {"member"}),
+    ("another user disabled", entry(22, "user.disabled", "user", owner="x"), set()),
+    ("an unmapped event type", entry(23, "event.Gadget.Made", "other"), set()),
+]
+
+
+@pytest.mark.parametrize(("case", "the_entry", "seen_by"), TABLE, ids=[t[0] for t in TABLE])
+@pytest.mark.parametrize("viewer", sorted(VIEWERS))
+def test_the_rule(case: str, the_entry: Entry, seen_by: set[str], viewer: str) -> None:
+    expected = viewer in seen_by or viewer in ("admin", "auditor")
+    assert can_see(VIEWERS[viewer], the_entry) is expected
+
+
+@pytest.fixture
+def store(location: StoreLocation) -> Iterator[ActivityStore]:
+    store = open_activity_store(location)
+    try:
+        store.write("events", [e for _, e, _ in TABLE], after=0, upto=len(TABLE))
+        yield store
+    finally:
+        store.close()
+
+
+def test_the_store_applies_the_same_rule(store: ActivityStore) -> None:
+    for name, viewer in VIEWERS.items():
+        shown = {e.position for e in store.page(Query(limit=100), sql_filter(viewer))}
+        expected = {e.position for case, e, seen_by in TABLE
+                    if name in seen_by or viewer.sees_everything}
+        assert shown == expected, name

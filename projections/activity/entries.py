@@ -108,6 +108,12 @@ class Directory:
         elif isinstance(event, Namespace.MovedToTeam):
             name, _ = self.namespaces.get(event.originator_id, ("?", event.team_id))
             self.namespaces[event.originator_id] = (name, event.team_id)
+        elif isinstance(event, Namespace.Renamed) and event.originator_id in self.namespaces:
+            _, team_id = self.namespaces[event.originator_id]
+            self.namespaces[event.originator_id] = (event.name, team_id)
+        elif isinstance(event, Team.Renamed) and event.originator_id in self.teams:
+            _, kind = self.teams[event.originator_id]
+            self.teams[event.originator_id] = (event.name, kind)
 
     def user(self, user_id: UUID | str) -> str:
         try:
@@ -243,6 +249,41 @@ def _description(e: Namespace.DescriptionChanged, d: Directory) -> Fields:
             "parameters": {"old": e.old_description, "new": e.description}}
 
 
+def _ns_renamed(e: Namespace.Renamed, d: Directory) -> Fields:
+    f = _ns(e, d)
+    return {**f, "item": e.name, "namespace_name": e.name,
+            "type": "namespace.change_namespace_name",
+            "sentence": f"{e.actor} renamed namespace {e.old_name} to {e.name}",
+            "parameters": {"old": e.old_name, "new": e.name}}
+
+
+def _ns_deleted(e: Namespace.Deleted, d: Directory) -> Fields:
+    f = _ns(e, d)
+    return {**f, "type": "registry.delete", "trackable": REGISTRY,
+            "sentence": f"{e.actor} deleted namespace {f['item']}",
+            "parameters": {"namespace_name": f["item"], "team_name": f["team_name"]}}
+
+
+def _team_changed(e: Team.Renamed | Team.DescriptionChanged, d: Directory) -> Fields:
+    team = d.team(e.originator_id)
+    if isinstance(e, Team.Renamed):
+        key, text = "team.change_team_name", f"renamed team {e.old_name} to {e.name}"
+        params = {"team": e.name, "old": e.old_name, "new": e.name}
+        team = e.name
+    else:
+        key, text = "team.change_team_description", f"changed the description of team {team}"
+        params = {"team": team, "old": e.old_description, "new": e.description}
+    return {"type": key, "trackable": TEAM, "item": team, "team_id": str(e.originator_id),
+            "team_name": team, "sentence": f"{e.actor} {text}", "parameters": params}
+
+
+def _team_deleted(e: Team.Deleted, d: Directory) -> Fields:
+    team = d.team(e.originator_id)
+    return {"type": "registry.remove_team", "trackable": REGISTRY, "item": team,
+            "team_id": str(e.originator_id), "team_name": team,
+            "sentence": f"{e.actor} deleted team {team}", "parameters": {"team": team}}
+
+
 def _registry(e: Registry.Registered | Registry.Updated, d: Directory) -> Fields:
     verb = "registered" if isinstance(e, Registry.Registered) else "updated"
     return {"type": "registry.create" if verb == "registered" else "registry.update",
@@ -295,6 +336,9 @@ _DESCRIBERS: dict[type[Any], Any] = {
     User.AuditorRevoked: lambda e, d: _user(e, d, "user.auditor_revoked",
                                              "removed {user} from the auditors"),
     User.Disabled: lambda e, d: _user(e, d, "user.disabled", "disabled {user}"),
+    User.EmailChanged: lambda e, d: _user(e, d, "user.change_email",
+                                           "changed the email address of {user}"),
+    User.Deleted: lambda e, d: _user(e, d, "user.delete", "deleted {user}"),
     User.Enabled: lambda e, d: _user(e, d, "user.enabled", "enabled {user}"),
     User.ApplicationTokenCreated: lambda e, d: _token(e, d, "application_token.create",
                                                       "created"),
@@ -304,10 +348,15 @@ _DESCRIBERS: dict[type[Any], Any] = {
     Team.MemberAdded: lambda e, d: _member(e, d, "team.add_member"),
     Team.MemberRoleChanged: lambda e, d: _member(e, d, "team.change_member_role"),
     Team.MemberRemoved: lambda e, d: _member(e, d, "team.remove_member"),
+    Team.Renamed: _team_changed,
+    Team.DescriptionChanged: _team_changed,
+    Team.Deleted: _team_deleted,
     Namespace.Created: _ns_created,
     Namespace.VisibilityChanged: _visibility,
     Namespace.MovedToTeam: _moved,
     Namespace.DescriptionChanged: _description,
+    Namespace.Renamed: _ns_renamed,
+    Namespace.Deleted: _ns_deleted,
     Registry.Registered: _registry,
     Registry.Updated: _registry,
     AccessRulesRecord.Recorded: _rules,

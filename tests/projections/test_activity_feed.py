@@ -77,6 +77,9 @@ def test_every_change_reads_as_a_sentence(logs: Logs) -> None:
         store.change_visibility(ns.id, Visibility.PUBLIC)
         store.grant_auditor(bob.id)
         store.disable_user(bob.id)
+        store.update_team(team.id, name="frontend")
+        store.update_namespace(ns.id, name="front")
+        store.delete_namespace(ns.id)
     with acting_as("bob"):
         logs.audit.record(decision(subject_id=str(bob.id)))
     logs.audit.record(decision(actor="anonymous", subject="mallory", outcome="refused",
@@ -91,6 +94,9 @@ def test_every_change_reads_as_a_sentence(logs: Logs) -> None:
     assert "alice made namespace webns public (was private)" in sentences
     assert "alice made bob an auditor" in sentences
     assert "alice disabled bob" in sentences
+    assert "alice renamed team web to frontend" in sentences
+    assert "alice renamed namespace webns to front" in sentences
+    assert "alice deleted namespace front" in sentences
     assert "alice registered registry main (registry.test:5000)" in sentences
     assert ("bob was issued a token for registry.test:5000 from 10.0.0.7 granting"
             " repository:web/app:pull") in sentences

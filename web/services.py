@@ -155,14 +155,14 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     finally:
         for task in tasks:
             task.cancel()
+        if feed is not None:
+            await asyncio.to_thread(feed.shutdown)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         # A cancelled task's blocking call keeps running in its worker thread: wait for every
         # such call to finish before closing the stores under it (SQLite segfaults otherwise).
         await asyncio.to_thread(pool.shutdown)
-        if feed is not None:
-            await asyncio.to_thread(feed.shutdown)
         if activity is not None:
             await asyncio.to_thread(activity.close)
         for log_app in (store, audit):

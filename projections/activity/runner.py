@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +30,7 @@ class FeedRunner:
         self._batch_size = batch_size
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="wharfinger-feed")
         self._wake = asyncio.Event()
+        self._closed = threading.Event()
         self.last_error: str | None = None
 
     def nudge(self) -> None:
@@ -37,10 +39,16 @@ class FeedRunner:
     async def step(self) -> int:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, self.projector.step,
-                                              self._batch_size)
+            return await loop.run_in_executor(self._executor, self._step)
         except StaleTrackingError:
             return 1  # another projector moved first; go again from its position
+
+    def _step(self) -> int:
+        # Checked in the projector's thread: once shut down, no batch starts, so nothing is
+        # written into a store that is being closed (or a test schema being dropped).
+        if self._closed.is_set():
+            return 0
+        return self.projector.step(self._batch_size)
 
     async def catch_up(self) -> None:
         """Project everything logged so far (tests, and `wharfinger project --once`)."""
@@ -67,5 +75,7 @@ class FeedRunner:
                 await asyncio.wait_for(self._wake.wait(), self._interval)
 
     def shutdown(self) -> None:
-        """Blocking: wait for a batch in flight, so the stores can close under no one."""
+        """Blocking: let no batch start and wait for one in flight, so the stores can close
+        under no one."""
+        self._closed.set()
         self._executor.shutdown(wait=True, cancel_futures=True)

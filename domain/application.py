@@ -38,6 +38,7 @@ from domain.registries import (
     REGISTRY_ID,
     Registry,
 )
+from domain.sessions import SessionCommands
 from domain.teams import Team
 from domain.users import User
 from domain.values import AccessRules, NamespaceKind, Role, TeamKind, Visibility
@@ -60,7 +61,7 @@ class Bootstrap(Aggregate):
         return cls._create(cls.Claimed, id=BOOTSTRAP_ID)
 
 
-class Wharfinger(ManagementCommands, AuditorCommands, Application[UUID]):
+class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, Application[UUID]):
     name = "wharfinger"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

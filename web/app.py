@@ -22,6 +22,7 @@ from web.errors import error_middleware
 from web.services import running_services
 from web.settings import Settings
 from web.token import endpoint
+from web.ui.install import setup as setup_console
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -44,4 +45,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(namespaces.routes)
     app.add_routes(openapi.routes)
     app.add_routes(activities.routes)
+    setup_console(app)
     return app

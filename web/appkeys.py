@@ -6,6 +6,8 @@ from aiohttp import web
 
 from web.services import Services
 from web.settings import Settings
+from web.ui.console import Console
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
+CONSOLE = web.AppKey("console", Console)

@@ -23,6 +23,7 @@ from projections.directory import Directory
 from projections.fold import Fold, fan_out
 from projections.follower import LogFollower
 from projections.permissions import PermissionIndex
+from projections.sessions import SessionIndex
 from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
 from web.secret_files import load_or_create_secret
@@ -57,6 +58,8 @@ class Services:
     """The in-process feed projector; None when `wharfinger project` runs it."""
     directory: Directory = field(default_factory=Directory)
     """Integer API ids and names of users, teams, namespaces (projections.directory)."""
+    sessions: SessionIndex = field(default_factory=SessionIndex)
+    """Open console sessions (projections.sessions)."""
 
     async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
         """Run a command in the pool and return once this node's projection reflects it."""
@@ -123,7 +126,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         index = PermissionIndex()
         directory = Directory()
         # Every in-memory read model this node serves; one follower keeps them all current.
-        folds: list[Fold] = [index, directory]
+        sessions = SessionIndex()
+        folds: list[Fold] = [index, directory, sessions]
         opened = store
 
         async def read(position: int, limit: int) -> list[LoggedEvent]:
@@ -151,7 +155,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
         yield Services(settings, pool, store, audit, index, follower, signing_key,
                        RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
-                       audit_tools=tools, activity=activity, feed=feed, directory=directory)
+                       audit_tools=tools, activity=activity, feed=feed, directory=directory,
+                       sessions=sessions)
     finally:
         for task in tasks:
             task.cancel()

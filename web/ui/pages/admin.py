@@ -1,0 +1,129 @@
+"""The admin panel: users (create, bots, admin flag, enable/disable) and the registry (F7, F8,
+F15, F17, F35). Every handler checks `admin` itself; the menu only hides the links."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.errors import DomainError, NotFoundError
+from domain.management_policy import may_set_enabled, may_toggle_admin
+from projections.permissions import UserRecord
+from web.app_tokens import hash_token, new_token
+from web.appkeys import SERVICES
+from web.passwords import check_new_password, hash_password
+from web.ui.access import admin
+from web.ui.forms import Form, read_form, see_other
+from web.ui.rendering import render
+
+routes = web.RouteTableDef()
+
+
+def _users_page(request: web.Request, form: Form, *, status: int = 200,
+                bot_token: tuple[str, str] | None = None) -> web.Response:
+    index = request.app[SERVICES].index
+    users = sorted(index.users.values(), key=lambda u: u.username.lower())
+    return render(request, "admin_users.html", status=status, users=users, form=form,
+                  bot_token=bot_token)
+
+
+@routes.get("/admin/users")
+async def users_page(request: web.Request) -> web.Response:
+    admin(request)
+    return _users_page(request, Form(values={"username": "", "email": "", "kind": "user"}))
+
+
+@routes.post("/admin/users")
+async def create_user(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    me = admin(request)
+    form = await read_form(request, "username", "email", "password", "kind")
+    username, email = form.values["username"].strip(), form.values["email"].strip()
+    bot = form.values["kind"] == "bot"
+    password_hash: str | None = None
+    if not bot:
+        try:
+            password_hash = await services.pool.run(hash_password,
+                                                    check_new_password(form.values["password"]))
+        except DomainError as e:
+            form.fail(e)
+    token = new_token() if bot else None
+    if form.ok:
+        def command() -> object:
+            if token is not None:  # Portus F15: a bot gets a `default` token, shown once
+                return services.store.create_bot(username=username, token_hash=hash_token(token))
+            return services.store.register_user(username=username, email=email,
+                                                password_hash=password_hash)
+
+        try:
+            await services.execute(command, actor=me.username)
+        except DomainError as e:
+            form.fail(e, default_field="username")
+    form.values.pop("password", None)
+    if not form.ok:
+        return _users_page(request, form, status=422)
+    if token is not None:
+        return _users_page(request, Form(values={"username": "", "email": "", "kind": "bot"}),
+                           status=201, bot_token=(username, token))
+    raise see_other("/admin/users")
+
+
+def _target(request: web.Request) -> UserRecord:
+    user = request.app[SERVICES].index.user_named(request.match_info["username"])
+    if user is None:
+        raise NotFoundError("There is no such user.")
+    return user
+
+
+@routes.post("/admin/users/{username}/admin")
+async def toggle_admin(request: web.Request) -> web.StreamResponse:
+    """Portus F8: an admin cannot toggle themselves."""
+    services = request.app[SERVICES]
+    me = admin(request)
+    target = _target(request)
+    may_toggle_admin(me.principal(), target.id)
+    store = services.store
+    change = store.revoke_admin if target.admin else store.grant_admin
+    target_id = target.id
+    await services.execute(lambda: change(target_id), actor=me.username)
+    raise see_other("/admin/users")
+
+
+@routes.post("/admin/users/{username}/enabled")
+async def toggle_enabled(request: web.Request) -> web.StreamResponse:
+    """Portus F7: admins disable and enable others; never the last enabled admin."""
+    services = request.app[SERVICES]
+    me = admin(request)
+    target = _target(request)
+    index = services.index
+    last_admin = target.enabled and target.admin and not any(
+        u.admin and u.enabled and u.id != target.id for u in index.users.values())
+    may_set_enabled(me.principal(), target.id, enable=not target.enabled,
+                    target_is_last_enabled_admin=last_admin)
+    store = services.store
+    change = store.disable_user if target.enabled else store.enable_user
+    target_id = target.id
+    await services.execute(lambda: change(target_id), actor=me.username)
+    raise see_other("/sign_in" if target.id == me.id else "/admin/users")
+
+
+@routes.get("/admin/registry")
+async def registry_page(request: web.Request) -> web.Response:
+    admin(request)
+    return render(request, "admin_registry.html", form=Form(values={
+        "name": "", "hostname": "", "external_hostname": "", "use_ssl": ""}))
+
+
+@routes.post("/admin/registry")
+async def register_registry(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES]
+    me = admin(request)
+    form = await read_form(request, "name", "hostname", "external_hostname", "use_ssl")
+    v = form.values
+    try:
+        await services.execute(lambda: services.store.register_registry(
+            name=v["name"], hostname=v["hostname"], external_hostname=v["external_hostname"],
+            use_ssl=v["use_ssl"] == "on"), actor=me.username)
+    except DomainError as e:
+        form.fail(e, default_field="name")
+        return render(request, "admin_registry.html", status=e.status, form=form)
+    raise see_other("/")

@@ -102,5 +102,8 @@ class LogFollower:
             except Exception as e:  # the store is down: report, keep trying, fail closed
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.warning("cannot read the event log: %s", self.last_error)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the wake event fires, and the follower then outlives shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()

@@ -108,7 +108,7 @@ async def test_user_text_is_escaped_and_unknown_pages_are_404_pages(
     assert created.status == 200, html
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
-    missing = await client.get("/no/such/page")
+    missing = await client.get("/no/such/page", headers={"Accept": "text/html"})
     assert missing.status == 404 and "text/html" in missing.headers["Content-Type"]
     assert "There is no such page" in await missing.text()
     # A private namespace of another team is a 404 too: its existence is not disclosed.

@@ -39,7 +39,7 @@ def is_console_path(path: str) -> bool:
 
 @web.middleware
 async def console_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not is_console_path(request.path):
+    if not is_console_path(request.path) or _unrouted_non_browser(request):
         return await handler(request)
     try:
         sessions.resolve(request)
@@ -63,6 +63,13 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     sessions.finish(request, response)
     _secure(response)
     return response
+
+
+def _unrouted_non_browser(request: web.Request) -> bool:
+    """No route matched and the client did not ask for HTML: keep the JSON 404/405 that API
+    clients get; browsers (Accept: text/html) get the HTML page."""
+    return (request.match_info.http_exception is not None
+            and "text/html" not in request.headers.get("Accept", ""))
 
 
 class CsrfError(DomainError):

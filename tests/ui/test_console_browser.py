@@ -1,0 +1,181 @@
+"""The console in a real browser (Debian's Chromium via Playwright) against a real Wharfinger,
+with the real Distribution registry and skopeo for the push. Screenshots of the main pages go to
+test-artifacts/screenshots/ for people to look at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.registry import RegistryProcess
+from tests.e2e.skopeo import Skopeo, build_oci_image
+from tests.ui.live import LiveServer
+from tests.web.world import SERVICE
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery"
+SCRIPT = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">'
+
+
+def visitor(browser: Browser, live: LiveServer) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=live.url)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    return context, page
+
+
+def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/sign_in")
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("banner").get_by_role("link", name=username)).to_be_visible()
+
+
+def test_admin_sets_up_and_a_member_pushes(
+        browser: Browser, live: LiveServer, tmp_path: Path, screenshots: Path,
+        backend: str) -> None:
+    services = live.services
+    registry = RegistryProcess.start(
+        tmp_path / "registry", realm=f"{live.url}/v2/token", service=SERVICE,
+        issuer=services.settings.issuer,
+        rootcertbundle=services.signing_key.certificate_path)
+    try:
+        _story(browser, live, registry, tmp_path, screenshots, backend)
+    finally:
+        registry.stop()
+
+
+def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_path: Path,
+           screenshots: Path, backend: str) -> None:
+    shot = backend == "sqlite"  # one set of screenshots is enough
+
+    # A new admin arrives: the first visitor is sent to sign up and becomes the admin.
+    admin_ctx, admin = visitor(browser, live)
+    admin.goto("/")
+    expect(admin.get_by_role("heading", name="Create the administrator")).to_be_visible()
+    if shot:
+        admin.screenshot(path=screenshots / "sign-up.png")
+    admin.get_by_label("Username", exact=True).fill("alice")
+    admin.get_by_label("Email", exact=True).fill("alice@example.org")
+    admin.get_by_label("Password", exact=True).fill(PASSWORD)
+    admin.get_by_label("Password confirmation", exact=True).fill(PASSWORD)
+    admin.get_by_role("button", name="Create account").click()
+
+    # Nothing works before the registry: the admin is taken to register it.
+    expect(admin.get_by_role("heading", name="Registry")).to_be_visible()
+    admin.get_by_label("Name", exact=True).fill("main")
+    admin.get_by_label("Hostname", exact=True).fill(SERVICE)
+    admin.get_by_label("External hostname", exact=True).fill(registry.host)
+    admin.get_by_role("button", name="Register").click()
+    expect(admin.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    # The admin creates the people, then a team and a namespace, and adds a member.
+    admin.goto("/admin/users")
+    for name in ("bob", "vera", "olga"):
+        admin.get_by_label("Username", exact=True).fill(name)
+        admin.get_by_label("Email", exact=True).fill(f"{name}@example.org")
+        admin.get_by_label("Password", exact=True).fill(PASSWORD)
+        admin.get_by_role("button", name="Create", exact=True).click()
+        expect(admin.get_by_role("cell", name=name, exact=True)).to_be_visible()
+    admin.goto("/teams")
+    admin.get_by_label("Name", exact=True).fill("backend")
+    admin.get_by_label("Description", exact=True).fill("The backend services")
+    admin.get_by_role("button", name="Create team").click()
+    expect(admin.get_by_role("heading", name="Team backend")).to_be_visible()
+    admin.get_by_label("Username", exact=True).fill("bob")
+    admin.get_by_label("Role", exact=True).select_option("contributor")
+    admin.get_by_role("button", name="Add member").click()
+    admin.get_by_label("Username", exact=True).fill("vera")
+    admin.get_by_label("Role", exact=True).select_option("viewer")
+    admin.get_by_role("button", name="Add member").click()
+    expect(admin.get_by_role("cell", name="vera", exact=True)).to_be_visible()
+    if shot:
+        admin.screenshot(path=screenshots / "team.png", full_page=True)
+
+    # A hostile description is shown as text, never run.
+    admin.goto("/namespaces")
+    admin.get_by_label("Name", exact=True).fill("apps")
+    admin.get_by_label("Team", exact=True).select_option("backend")
+    admin.get_by_label("Description", exact=True).fill(SCRIPT)
+    admin.get_by_role("button", name="Create namespace").click()
+    expect(admin.get_by_role("heading", name="apps")).to_be_visible()
+    expect(admin.get_by_text(SCRIPT)).to_be_visible()
+    assert admin.evaluate("window.pwned") is None
+
+    # The member signs in, sees the namespace on the dashboard with the push command, pushes.
+    bob_ctx, bob = visitor(browser, live)
+    sign_in(bob, "bob")
+    bob.get_by_role("link", name="apps").click()
+    expect(bob.locator("pre.command")).to_have_text(f"docker push {registry.host}/apps/IMAGE:TAG")
+    image = build_oci_image(tmp_path / "image", "hello from the console", tag="v1")
+    skopeo = Skopeo(tmp_path / "skopeo")
+    pushed = skopeo.push(image, registry.host, "apps/hello", creds=("bob", PASSWORD))
+    assert pushed.ok, pushed.stderr
+    if shot:
+        bob.goto("/")
+        bob.screenshot(path=screenshots / "dashboard.png", full_page=True)
+
+    # A viewer is not offered the namespace's settings, and the server refuses them anyway;
+    # the registry refuses the viewer's delete too.
+    vera_ctx, vera = visitor(browser, live)
+    sign_in(vera, "vera")
+    vera.goto("/namespaces/apps")
+    expect(vera.get_by_role("heading", name="Settings")).to_have_count(0)
+    token = vera.locator('input[name="_csrf"]').first.input_value()
+    forced = vera.request.post("/namespaces/apps/visibility",
+                               form={"visibility": "public", "_csrf": token})
+    assert forced.status == 403
+    refused = skopeo.delete(registry.host, "apps/hello", "v1", creds=("vera", PASSWORD))
+    assert not refused.ok
+
+    # CSRF: the same form without its token is refused, and nothing changes.
+    bob.goto("/teams")
+    bob.locator('form[action="/teams"] input[name="_csrf"]').evaluate("e => e.remove()")
+    bob.get_by_label("Name", exact=True).fill("forged")
+    bob.get_by_role("button", name="Create team").click()
+    expect(bob.get_by_role("heading", name="Forbidden")).to_be_visible()
+    assert not any(t.name == "forged" for t in live.services.index.teams.values())
+
+    # Search shows each user exactly what they may see.
+    bob.goto("/search?q=apps:v1")
+    expect(bob.locator("#namespace-results")).to_contain_text("apps")
+    olga_ctx, olga = visitor(browser, live)
+    sign_in(olga, "olga")
+    olga.goto("/search?q=apps")
+    expect(olga.get_by_text("Nothing you can see matches")).to_be_visible()
+    olga.goto("/search?q=backend")
+    expect(olga.locator("#team-results")).to_have_count(0)
+
+    # Explore: anonymous visitors see public namespaces only; making `apps` public shows it.
+    anon_ctx, anon = visitor(browser, live)
+    anon.goto("/explore")
+    expect(anon.locator("#explore-results")).not_to_contain_text("apps")
+    admin.goto("/namespaces/apps")
+    admin.get_by_label("Public", exact=True).check()
+    admin.get_by_role("button", name="Save visibility").click()
+    anon.goto("/explore")
+    expect(anon.locator("#explore-results")).to_contain_text("apps")
+    if shot:
+        anon.screenshot(path=screenshots / "explore.png", full_page=True)
+        admin.goto("/namespaces/apps")
+        admin.screenshot(path=screenshots / "namespace.png", full_page=True)
+
+    # The admin disables the viewer: her open session stops working at once.
+    admin.goto("/admin/users")
+    admin.get_by_role("button", name="Disable vera").click()
+    expect(admin.get_by_role("button", name="Enable vera")).to_be_visible()
+    if shot:
+        admin.screenshot(path=screenshots / "admin-users.png", full_page=True)
+    vera.goto("/teams")
+    expect(vera.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    # Unknown pages are a 404 page.
+    missing = bob.goto("/no/such/page")
+    assert missing is not None and missing.status == 404
+    expect(bob.get_by_role("heading", name="Page not found")).to_be_visible()
+    for context in (admin_ctx, bob_ctx, vera_ctx, olga_ctx, anon_ctx):
+        context.close()

@@ -103,7 +103,7 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     admin.get_by_label("Description", exact=True).fill(SCRIPT)
     admin.get_by_role("button", name="Create namespace").click()
     expect(admin.get_by_role("heading", name="apps")).to_be_visible()
-    expect(admin.get_by_text(SCRIPT)).to_be_visible()
+    expect(admin.locator("p.lead")).to_have_text(SCRIPT)
     assert admin.evaluate("window.pwned") is None
 
     # The member signs in, sees the namespace on the dashboard with the push command, pushes.

@@ -4,6 +4,7 @@ test-artifacts/screenshots/ for people to look at."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,7 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     admin.get_by_label("Description", exact=True).fill("The backend services")
     admin.get_by_role("button", name="Create team").click()
     expect(admin.get_by_role("heading", name="Team backend")).to_be_visible()
+    before_bob_joined = datetime.now(UTC).isoformat()
     admin.get_by_label("Username", exact=True).fill("bob")
     admin.get_by_label("Role", exact=True).select_option("contributor")
     admin.get_by_role("button", name="Add member").click()
@@ -163,6 +165,32 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
         anon.screenshot(path=screenshots / "explore.png", full_page=True)
         admin.goto("/namespaces/apps")
         admin.screenshot(path=screenshots / "namespace.png", full_page=True)
+
+    # An auditor (olga, made one by the admin) looks up bob's permissions before he joined the
+    # team (nothing on `apps`) and now (push), and the dashboard shows her every activity.
+    admin.goto("/admin/users")
+    admin.get_by_role("button", name="Make auditor olga").click()
+    expect(admin.get_by_role("button", name="Revoke auditor from olga")).to_be_visible()
+    olga.goto("/audit")
+    ask = olga.locator('form:has(input[value="permissions"])')
+    ask.get_by_label("Username").fill("bob")
+    ask.get_by_label("As of").fill(before_bob_joined)
+    ask.get_by_role("button", name="Look up permissions").click()
+    expect(olga.locator("#answer-summary")).to_contain_text("bob")
+    expect(olga.locator("#answer-table tr", has_text="apps")).to_have_count(0)
+    ask = olga.locator('form:has(input[value="permissions"])')
+    ask.get_by_label("Username").fill("bob")
+    ask.get_by_label("As of").fill("")
+    ask.get_by_role("button", name="Look up permissions").click()
+    row = olga.locator("#answer-table tr", has_text="apps")
+    expect(row.locator("td").nth(2)).to_contain_text("yes")
+    if shot:
+        olga.screenshot(path=screenshots / "audit.png", full_page=True)
+    # The session cookie works on the API too (reads; changes also need the CSRF header).
+    export = olga.request.get("/api/v1/activities?format=jsonl")
+    assert export.status == 200 and b"apps" in export.body()
+    forged = olga.request.post("/api/v1/teams", data={"name": "csrf-less"})
+    assert forged.status == 403
 
     # The admin disables the viewer: her open session stops working at once.
     admin.goto("/admin/users")

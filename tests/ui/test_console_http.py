@@ -129,3 +129,35 @@ async def test_viewers_are_not_offered_and_not_allowed_team_management(
     # The admin page is forbidden, with an HTML 403 page.
     admin = await client.get("/admin/users")
     assert admin.status == 403 and "administrators" in await admin.text()
+
+
+async def test_the_session_cookie_works_on_the_api_with_the_csrf_header_for_changes(
+        client: Client, world: World) -> None:
+    await sign_in(client, "owner")
+    mine = await client.get("/api/v1/teams")
+    assert mine.status == 200
+    assert any(t["name"] == "web" for t in await mine.json())
+    # A change needs the page's CSRF token as a header; without it nothing is created.
+    refused = await client.post("/api/v1/teams", json={"name": "cookie-only"})
+    assert refused.status == 403
+    assert not any(t.name == "cookie-only" for t in client.app[SERVICES].index.teams.values())
+    token = csrf_of(await (await client.get("/teams")).text())
+    created = await client.post("/api/v1/teams", json={"name": "with-header"},
+                                headers={"X-CSRF-Token": token})
+    assert created.status == 201, await created.text()
+
+
+async def test_the_audit_page_is_for_admins_and_auditors_only(
+        client: Client, world: World) -> None:
+    await sign_in(client, "owner")
+    assert (await client.get("/audit")).status == 403
+    services = client.app[SERVICES]
+    await services.execute(lambda: services.store.grant_auditor(world.user_ids["owner"]))
+    page = await client.get("/audit", params={"question": "permissions",
+                                              "username": "contributor", "at": ""})
+    html = await page.text()
+    assert page.status == 200
+    assert "webns" in html
+    bad = await client.get("/audit", params={"question": "permissions", "username": "x",
+                                             "at": "yesterday-ish"})
+    assert bad.status == 422 and "is not a time" in await bad.text()

@@ -1,5 +1,6 @@
-"""`/api/v1/audit/…`: time travel over the log (admins only).
+"""`/api/v1/audit/…`: time travel over the log (admins and auditors).
 
+Admins and auditors (domain.auditors: they read every record and change nothing) may ask.
 Who could do what at a past time, what changed between two times and which events changed it,
 and why a token was issued. Every answer is computed in the blocking pool from fold checkpoints.
 """
@@ -11,12 +12,20 @@ from typing import Any
 
 from aiohttp import web
 
-from domain.errors import InvalidInputError
+from domain.errors import ForbiddenError, InvalidInputError
 from projections import time_travel
-from web.api.requests import api_admin
+from projections.permissions import UserRecord
+from web.api.requests import api_user
 from web.appkeys import SERVICES
 
 routes = web.RouteTableDef()
+
+
+def api_auditor(request: web.Request) -> UserRecord:
+    user = api_user(request)
+    if not (user.admin or user.auditor):
+        raise ForbiddenError("Authorization fails")
+    return user
 
 
 def _time(request: web.Request, name: str, *, default: str | None = None) -> datetime:
@@ -38,7 +47,7 @@ def _target(request: web.Request) -> tuple[str, bool]:
 @routes.get("/api/v1/audit/users/{username}/permissions")
 async def user_permissions(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    api_admin(request)
+    api_auditor(request)
     username = request.match_info["username"]
     when = _time(request, "at", default="now")
     tools = services.audit_tools
@@ -50,7 +59,7 @@ async def user_permissions(request: web.Request) -> web.Response:
 @routes.get("/api/v1/audit/users/{username}/permissions/diff")
 async def user_permissions_diff(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    api_admin(request)
+    api_auditor(request)
     username = request.match_info["username"]
     since, until = _time(request, "from"), _time(request, "to", default="now")
     tools = services.audit_tools
@@ -62,7 +71,7 @@ async def user_permissions_diff(request: web.Request) -> web.Response:
 @routes.get("/api/v1/audit/access")
 async def access(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    api_admin(request)
+    api_auditor(request)
     name, repository = _target(request)
     when = _time(request, "at", default="now")
     tools = services.audit_tools
@@ -74,7 +83,7 @@ async def access(request: web.Request) -> web.Response:
 @routes.get("/api/v1/audit/access/diff")
 async def access_diff(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    api_admin(request)
+    api_auditor(request)
     name, repository = _target(request)
     since, until = _time(request, "from"), _time(request, "to", default="now")
     tools = services.audit_tools
@@ -87,7 +96,7 @@ async def access_diff(request: web.Request) -> web.Response:
 @routes.get("/api/v1/audit/tokens/{jti}")
 async def explain_token(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    api_admin(request)
+    api_auditor(request)
     tools = services.audit_tools
     answer = await services.pool.run(time_travel.explain_token, tools.checkpoints,
                                      tools.read_audit, request.match_info["jti"])

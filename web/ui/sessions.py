@@ -40,30 +40,40 @@ def csrf_binding(request: web.Request) -> str:
     return str(request.get(_BINDING, "visitor|unresolved"))
 
 
-def resolve(request: web.Request) -> None:
-    """Find the visitor's session (if it still works) and what their CSRF tokens bind to."""
+def session_of(request: web.Request) -> tuple[UserRecord, UUID] | None:
+    """The enabled user and id of the session the request's cookie names, if it works."""
     services = request.app[SERVICES]
-    request[_USER] = None
-    request[_SESSION] = None
     raw = request.cookies.get(SESSION_COOKIE, "")
     session_id_text, dot, secret = raw.partition(".")
-    if dot and secret:
-        try:
-            session_id: UUID | None = UUID(session_id_text)
-        except ValueError:
-            session_id = None
-        if session_id is not None:
-            user = services.sessions.user_of(services.index, session_id, secret,
-                                             lifetime=SESSION_LIFETIME)
-            if user is not None:
-                request[_USER], request[_SESSION] = user, session_id
-                request[_BINDING] = "session|" + str(session_id)
-                return
+    if not (dot and secret):
+        return None
+    try:
+        session_id = UUID(session_id_text)
+    except ValueError:
+        return None
+    user = services.sessions.user_of(services.index, session_id, secret,
+                                     lifetime=SESSION_LIFETIME)
+    return (user, session_id) if user is not None else None
+
+
+def resolve(request: web.Request) -> None:
+    """Find the visitor's session (if it still works) and what their CSRF tokens bind to."""
+    request[_USER] = None
+    request[_SESSION] = None
+    found = session_of(request)
+    if found is not None:
+        request[_USER], request[_SESSION] = found
+        request[_BINDING] = session_binding(found[1])
+        return
     visitor = request.cookies.get(VISITOR_COOKIE, "")
     if not (20 <= len(visitor) <= 64 and visitor.replace("-", "").replace("_", "").isalnum()):
         visitor = secrets.token_urlsafe(24)
         request[_NEW_VISITOR] = visitor
     request[_BINDING] = "visitor|" + visitor
+
+
+def session_binding(session_id: UUID) -> str:
+    return f"session|{session_id}"
 
 
 def finish(request: web.Request, response: web.StreamResponse) -> None:

@@ -127,3 +127,17 @@ async def register_registry(request: web.Request) -> web.StreamResponse:
         form.fail(e, default_field="name")
         return render(request, "admin_registry.html", status=e.status, form=form)
     raise see_other("/")
+
+
+@routes.post("/admin/users/{username}/auditor")
+async def toggle_auditor(request: web.Request) -> web.StreamResponse:
+    """The auditor role (domain.auditors): reads every record, changes nothing. Admins grant it,
+    as `wharfinger` on the command line does."""
+    services = request.app[SERVICES]
+    me = admin(request)
+    target = _target(request)
+    store = services.store
+    change = store.revoke_auditor if target.auditor else store.grant_auditor
+    target_id = target.id
+    await services.execute(lambda: change(target_id), actor=me.username)
+    raise see_other("/admin/users")

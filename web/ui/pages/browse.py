@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from projections.activity.store import Query
+from projections.activity.visibility import sql_filter, viewer_of
 from projections.browsing import Descriptions, visible_namespaces, visible_teams
 from web.appkeys import SERVICES
 from web.ui.access import signed_in
@@ -30,7 +32,12 @@ async def home(request: web.Request) -> web.Response:
     namespaces = visible_namespaces(index, user)
     personal = [ns for ns in namespaces if ns.kind.value == "personal"
                 and index.role_of(user.id, ns.team_id) is not None]
+    # Portus F32: the twenty most recent activities the user may see (the feed lags the log a
+    # little: a projector follows it).
+    activities = await services.pool.run(services.activity.page, Query(limit=20),
+                                         sql_filter(viewer_of(index, user.id)))
     return render(request, "dashboard.html", namespaces=namespaces, personal=personal,
+                  activities=activities,
                   teams=visible_teams(index, user), descriptions=Descriptions(services.directory),
                   tab=request.query.get("tab", "all"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +13,10 @@ from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
 from domain.errors import InvalidInputError
 from eventstore.open import open_log
+from eventstore.verify import verify_log
 from projections import time_travel
 from web.audit_tools import AuditTools, audit_tools
+from web.checkpoint_key import load_or_create_signer
 from web.services import AUDIT_LOG, EVENTS_LOG, store_location
 from web.settings import Settings
 
@@ -41,6 +44,27 @@ def register(sub: Any) -> None:
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(func=_explain)
 
+    checkpoint = actions.add_parser(
+        "checkpoint", help="seal the logs and sign a checkpoint of each (C2SP tlog-checkpoint)")
+    checkpoint.add_argument("--log", choices=LOGS, action="append",
+                            help="only this log (default: both)")
+    checkpoint.add_argument("--json", action="store_true")
+    checkpoint.set_defaults(func=_checkpoint)
+
+    verify = actions.add_parser(
+        "verify", help="recompute the Merkle trees from the store and name any tampered event")
+    verify.add_argument("--log", choices=LOGS, action="append",
+                        help="only this log (default: both)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    verify.set_defaults(func=_verify)
+
+    key = actions.add_parser("key", help="print the checkpoints' verifier key (keep a copy)")
+    key.set_defaults(func=_key)
+
+
+LOGS = ("events", "audit")
+
 
 def _times(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", default=None,
@@ -52,7 +76,7 @@ def _times(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def opened_tools(settings: Settings) -> Iterator[AuditTools]:
+def opened_tools(settings: Settings, *, fold: bool = True) -> Iterator[AuditTools]:
     location = store_location(settings)
     try:
         events = open_log(location, Wharfinger, EVENTS_LOG)
@@ -62,9 +86,12 @@ def opened_tools(settings: Settings) -> Iterator[AuditTools]:
     try:
         audit = open_log(location, AuditTrail, AUDIT_LOG)
         try:
+            signer = load_or_create_signer(settings.keys_dir, settings.issuer)
             tools = audit_tools(location, events, audit,
-                                every=int(settings["audit.fold_checkpoint_interval"]))
-            tools.checkpoints.catch_up()
+                                every=int(settings["audit.fold_checkpoint_interval"]),
+                                signer=signer, issuer=settings.issuer)
+            if fold:
+                tools.checkpoints.catch_up()
             yield tools
         finally:
             audit.close()
@@ -143,6 +170,54 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
             continue
         print(f"  {item['repository']}: {_actions_text(item['actions'])}"
               f"   [{_grant_text(item['grant'])}]")
+    return 0
+
+
+def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    out = []
+    with opened_tools(settings) as tools:
+        for name in args.log or LOGS:
+            cp = tools.tlog(name).make_checkpoint(tools.signer)
+            out.append({"log": name, "size": cp.size, "root": cp.root.hex(), "note": cp.note})
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for item in out:
+            print(f"# {item['log']}: {item['size']} events\n{item['note']}")
+    return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    def progress(log: str, count: int) -> None:
+        if not args.quiet:
+            print(f"\r{log}: {count:,} events read", end="", file=sys.stderr, flush=True)
+
+    reports = []
+    with opened_tools(settings, fold=False) as tools:
+        verifier = tools.signer.verifier
+        for name in args.log or LOGS:
+            reports.append(verify_log(tools.tlog(name), verifier, progress))
+            if not args.quiet:
+                print(file=sys.stderr)
+    ok = all(r.ok for r in reports)
+    if args.json:
+        print(json.dumps({"ok": ok, "verifier_key": verifier.encode(),
+                          "logs": [r.as_json() for r in reports]}, indent=2))
+        return 0 if ok else 1
+    for r in reports:
+        anchor = (f"signed checkpoint of size {r.checkpoint_size}" if r.checkpoint_size
+                  is not None else "no signed checkpoint")
+        print(f"{r.log}: {r.events} events, {r.sealed} sealed, {anchor},"
+              f" {r.unsealed} not yet sealed: {'OK' if r.ok else 'FAILED'}")
+        for p in r.problems:
+            print(f"  {p.kind.upper()}: {p.detail}")
+    print("The logs are intact." if ok else
+          "TAMPERING DETECTED: the problems above name each event.")
+    return 0 if ok else 1
+
+
+def _key(args: argparse.Namespace, settings: Settings) -> int:
+    print(load_or_create_signer(settings.keys_dir, settings.issuer).verifier.encode())
     return 0
 
 

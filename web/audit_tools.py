@@ -1,4 +1,5 @@
-"""The audit side of the composition root: fold checkpoints for time travel, kept current."""
+"""The audit side of the composition root: fold checkpoints for time travel and the
+tamper-evident trees over both logs, kept current by background tasks."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from eventsourcing.application import Application
 from eventstore.location import StoreLocation
 from eventstore.reader import read_after
 from eventstore.side_tables import SideTables
+from eventstore.signed_note import Signer
+from eventstore.tlog import TransparencyLog
 from projections.checkpoints import FoldCheckpoints, ReadAfter
 from web.blocking import BlockingPool
+from web.checkpoint_key import origin
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,9 @@ class AuditTools:
     read_events: ReadAfter
     """Blocking readers of the change log and of the audit trail."""
     read_audit: ReadAfter
+    tlogs: dict[str, TransparencyLog]
+    """The Merkle tree of each log, by log name (`events`, `audit`)."""
+    signer: Signer
     _catching_up: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def catch_up(self, pool: BlockingPool) -> None:
@@ -43,11 +50,38 @@ class AuditTools:
                 log.warning("cannot write fold checkpoints: %s: %s", type(e).__name__, e)
             await asyncio.sleep(interval)
 
+    def tlog(self, name: str) -> TransparencyLog:
+        from domain.errors import InvalidInputError
+
+        found = self.tlogs.get(name)
+        if found is None:
+            raise InvalidInputError(f"unknown log '{name}' (one of: {', '.join(self.tlogs)})",
+                                    field="log")
+        return found
+
+    def make_checkpoints(self) -> None:
+        """Seal and sign every log (blocking)."""
+        for tlog in self.tlogs.values():
+            tlog.make_checkpoint(self.signer)
+
+    async def keep_signing(self, pool: BlockingPool, interval: float) -> None:
+        """Sign a checkpoint of each log every `interval` seconds, until cancelled."""
+        while True:
+            try:
+                await pool.run(self.make_checkpoints)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store is down: the next round catches up
+                log.warning("cannot sign audit checkpoints: %s: %s", type(e).__name__, e)
+            await asyncio.sleep(interval)
+
 
 def audit_tools(location: StoreLocation, events: Application[UUID], audit: Application[UUID],
-                *, every: int) -> AuditTools:
+                *, every: int, signer: Signer, issuer: str) -> AuditTools:
     side = SideTables(location)
     read_events: ReadAfter = functools.partial(read_after, events)
     read_audit: ReadAfter = functools.partial(read_after, audit)
+    tlogs = {name: TransparencyLog(side, app, name, origin(issuer, name))
+             for name, app in (("events", events), ("audit", audit))}
     return AuditTools(side, FoldCheckpoints(side, read_events, every=every), read_events,
-                      read_audit)
+                      read_audit, tlogs, signer)

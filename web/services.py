@@ -26,6 +26,7 @@ from projections.permissions import PermissionIndex
 from projections.sessions import SessionIndex
 from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
+from web.checkpoint_key import load_or_create_signer
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
@@ -145,9 +146,13 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
             tasks.append(asyncio.create_task(
                 listen_for_appends(location.postgres, store, follower.nudge),
                 name="listen-for-appends"))
+        signer = await pool.run(load_or_create_signer, keys_dir, settings.issuer)
         tools = audit_tools(location, store, audit,
-                            every=int(settings["audit.fold_checkpoint_interval"]))
+                            every=int(settings["audit.fold_checkpoint_interval"]),
+                            signer=signer, issuer=settings.issuer)
         tasks.append(asyncio.create_task(tools.keep_current(pool, 5.0), name="audit-tools"))
+        tasks.append(asyncio.create_task(tools.keep_signing(
+            pool, float(settings["audit.checkpoint_interval_seconds"])), name="audit-sign"))
         activity = await pool.run(open_activity_store, location)
         if settings["projections.run_in_process"]:
             feed = feed_runner(settings, activity, store, audit)

@@ -26,6 +26,18 @@ class NoteError(ValueError):
     """A note, checkpoint or key that is malformed or whose signature does not verify."""
 
 
+def _b64decode(text: str, what: str) -> bytes:
+    """Strict base64: only the canonical encoding of the bytes (padding bits zero), so no two
+    texts of a note carry the same bytes."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise NoteError(f"{what} is not base64") from None
+    if base64.b64encode(raw).decode() != text:
+        raise NoteError(f"{what} is not canonical base64")
+    return raw
+
+
 def _check_name(name: str) -> None:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise NoteError(f"key name {name!r} must be non-empty, without spaces or '+'")
@@ -59,10 +71,7 @@ class Verifier:
             raise NoteError("a verifier key is <name>+<key id>+<base64 key>")
         name, hex_id, b64 = parts
         _check_name(name)
-        try:
-            raw = base64.b64decode(b64, validate=True)
-        except binascii.Error:
-            raise NoteError("the verifier key's key is not base64") from None
+        raw = _b64decode(b64, "the verifier key's key")
         if len(raw) != 33 or raw[:1] != ED25519:
             raise NoteError("the verifier key is not an Ed25519 key")
         verifier = cls(name, raw[1:])
@@ -127,10 +136,7 @@ def open_note(note: str, verifier: Verifier) -> str:
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != DASH:
             raise NoteError(f"malformed signature line: {line!r}")
-        try:
-            raw = base64.b64decode(parts[2], validate=True)
-        except binascii.Error:
-            raise NoteError("a signature is not base64") from None
+        raw = _b64decode(parts[2], "a signature")
         if parts[1] != verifier.name or raw[:4] != verifier.id:
             continue  # someone else's signature (a witness, say): not ours to check
         if len(raw) != 68 or not verifier.verify(text.encode(), raw[4:]):
@@ -147,10 +153,7 @@ def parse_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
     origin, size_text, root_text, *extensions = lines
     if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
         raise NoteError(f"the checkpoint's tree size {size_text!r} is not a decimal number")
-    try:
-        root = base64.b64decode(root_text, validate=True)
-    except binascii.Error:
-        raise NoteError("the checkpoint's root hash is not base64") from None
+    root = _b64decode(root_text, "the checkpoint's root hash")
     if len(root) != 32:
         raise NoteError("the checkpoint's root hash is not 32 bytes")
     return Checkpoint(origin, int(size_text), root, tuple(extensions))

@@ -252,6 +252,16 @@ class TransparencyLog:
                 raise ProofError(f"tree size {size} is beyond the sealed tree ({head} leaves)")
             return inclusion_proof(index, size, self._subtree(cur))
 
+    def inclusions(self, indices: list[int], size: int) -> list[list[bytes]]:
+        """Audit paths of many leaves in one transaction, sharing the subtree lookups."""
+        self._tables()
+        with self.side.transaction() as cur:
+            head = self._head(cur)[0]
+            if size > head:
+                raise ProofError(f"tree size {size} is beyond the sealed tree ({head} leaves)")
+            mth = self._subtree(cur)
+            return [inclusion_proof(i, size, mth) for i in indices]
+
     def consistency(self, first: int, second: int) -> list[bytes]:
         self._tables()
         with self.side.transaction() as cur:

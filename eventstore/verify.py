@@ -49,9 +49,14 @@ class LogReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def tampered(self) -> bool:
+        return any(p.kind != "unanchored" for p in self.problems)
+
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["ok"] = self.ok
+        out["tampered"] = self.tampered
         return out
 
 
@@ -82,11 +87,11 @@ def verify_log(tlog: TransparencyLog, verifier: Verifier,
     report.events = len(rows)
     sealed = tlog.leaves()
     report.sealed = len(sealed)
-    if anchor is None:
+    if anchor is None and rows:
         report.problems.append(Problem(
             "unanchored", "no signed checkpoint: nothing to prove the log against yet"
                           " (run `wharfinger audit checkpoint`)"))
-    else:
+    elif anchor is not None:
         report.checkpoint_size, report.checkpoint_root = anchor.size, anchor.root.hex()
         # Step 3: is the sealed record what was signed?
         if anchor.size > len(sealed) or root_of([x.hash for x in sealed[:anchor.size]]) \

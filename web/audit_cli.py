@@ -7,12 +7,15 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
 from domain.errors import InvalidInputError
+from eventstore.bundle import BundleError, export_bundle, verify_bundle
 from eventstore.open import open_log
+from eventstore.signed_note import NoteError
 from eventstore.verify import verify_log
 from projections import time_travel
 from web.audit_tools import AuditTools, audit_tools
@@ -58,6 +61,25 @@ def register(sub: Any) -> None:
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
     verify.set_defaults(func=_verify)
+
+    export = actions.add_parser(
+        "export", help="write an evidence bundle of the events in a time range")
+    export.add_argument("--since", required=True, help="ISO 8601 time (a bare date: 00:00 UTC)")
+    export.add_argument("--until", default="now")
+    export.add_argument("--out", required=True, help="a new (or empty) directory")
+    export.add_argument("--log", choices=LOGS, default="events")
+    export.add_argument("--earlier-checkpoint", metavar="FILE",
+                        help="a checkpoint you kept: the bundle will prove the log only grew")
+    export.set_defaults(func=_export)
+
+    check = actions.add_parser(
+        "verify-bundle", help="check an evidence bundle offline (no store, no network)")
+    check.add_argument("bundle", help="the bundle directory")
+    check.add_argument("--key", help="the verifier key you trust (the text, or a file)")
+    check.add_argument("--earlier-checkpoint", metavar="FILE",
+                       help="a checkpoint you kept: prove the log only grew since")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=_verify_bundle)
 
     key = actions.add_parser("key", help="print the checkpoints' verifier key (keep a copy)")
     key.set_defaults(func=_key)
@@ -211,9 +233,61 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
               f" {r.unsealed} not yet sealed: {'OK' if r.ok else 'FAILED'}")
         for p in r.problems:
             print(f"  {p.kind.upper()}: {p.detail}")
-    print("The logs are intact." if ok else
-          "TAMPERING DETECTED: the problems above name each event.")
+    if ok:
+        print("The logs are intact.")
+    elif any(r.tampered for r in reports):
+        print("TAMPERING DETECTED: the problems above name each event.")
+    else:
+        print("NOT PROVEN: no signed checkpoint yet; run `wharfinger audit checkpoint`.")
     return 0 if ok else 1
+
+
+def _read_note(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidInputError(f"cannot read the checkpoint {path}: {e}",
+                                field="--earlier-checkpoint") from None
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    since = time_travel.parse_time(args.since, "--since")
+    until = time_travel.parse_time(args.until, "--until")
+    time_travel.check_range(since, until, ("--since", "--until"))
+    earlier = _read_note(args.earlier_checkpoint)
+    with opened_tools(settings, fold=False) as tools:
+        tlog = tools.tlog(args.log)
+        cp = tlog.make_checkpoint(tools.signer)
+        try:
+            summary = export_bundle(tlog, cp.note, tools.signer, since, until,
+                                    Path(args.out), earlier)
+        except (BundleError, NoteError) as e:
+            raise InvalidInputError(str(e)) from None
+    print(f"Wrote {summary.path}: {summary.in_range} event(s) from {since.isoformat()} to"
+          f" {until.isoformat()} (plus {summary.events - summary.in_range} bounding events),"
+          f" under the signed checkpoint of {summary.tree_size} events.\n"
+          f"Check it with: wharfinger audit verify-bundle {summary.path}"
+          " --key <the verifier key you kept>")
+    return 0
+
+
+def _verify_bundle(args: argparse.Namespace, settings: Settings) -> int:
+    report = verify_bundle(Path(args.bundle), args.key, _read_note(args.earlier_checkpoint))
+    if args.json:
+        print(json.dumps({"ok": report.ok, "checks": report.checks, "failure": report.failure},
+                         indent=2))
+        return 0 if report.ok else 1
+    for check in report.checks:
+        print(f"ok: {check}")
+    if report.ok:
+        m = report.manifest
+        print(f"VALID: {m.get('events_in_range')} event(s) of {m.get('log')} from"
+              f" {m.get('since')} to {m.get('until')}")
+        return 0
+    print(f"INVALID: {report.failure}")
+    return 1
 
 
 def _key(args: argparse.Namespace, settings: Settings) -> int:

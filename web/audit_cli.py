@@ -52,6 +52,8 @@ def register(sub: Any) -> None:
     checkpoint.add_argument("--log", choices=LOGS, action="append",
                             help="only this log (default: both)")
     checkpoint.add_argument("--json", action="store_true")
+    checkpoint.add_argument("--out", metavar="FILE",
+                            help="with one --log: write its signed checkpoint to FILE, to keep")
     checkpoint.set_defaults(func=_checkpoint)
 
     verify = actions.add_parser(
@@ -196,12 +198,21 @@ def _explain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    if args.out and len(args.log or LOGS) != 1:
+        raise InvalidInputError("--out needs exactly one --log", field="--out")
     out = []
     with opened_tools(settings) as tools:
         for name in args.log or LOGS:
             cp = tools.tlog(name).make_checkpoint(tools.signer)
             out.append({"log": name, "size": cp.size, "root": cp.root.hex(), "note": cp.note})
-    if args.json:
+    if args.out:
+        try:
+            Path(args.out).write_text(str(out[0]["note"]))
+        except OSError as e:
+            raise InvalidInputError(f"cannot write {args.out}: {e.strerror}",
+                                    field="--out") from None
+        print(f"Wrote the checkpoint of {out[0]['log']} ({out[0]['size']} events) to {args.out}")
+    elif args.json:
         print(json.dumps(out, indent=2))
     else:
         for item in out:

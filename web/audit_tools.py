@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from domain.errors import InvalidInputError
 from eventstore.location import StoreLocation
 from eventstore.reader import read_after
 from eventstore.side_tables import SideTables
@@ -40,19 +41,18 @@ class AuditTools:
             await pool.run(self.checkpoints.catch_up)
 
     async def keep_current(self, pool: BlockingPool, interval: float) -> None:
-        """Write fold checkpoints as the log grows, until cancelled."""
+        """Write fold checkpoints as the log grows, until cancelled. The first round waits an
+        interval: start-up is busy enough, and a query never needs checkpoints to be right."""
         while True:
+            await asyncio.sleep(interval)
             try:
                 await self.catch_up(pool)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the store is down: time travel just replays more
                 log.warning("cannot write fold checkpoints: %s: %s", type(e).__name__, e)
-            await asyncio.sleep(interval)
 
     def tlog(self, name: str) -> TransparencyLog:
-        from domain.errors import InvalidInputError
-
         found = self.tlogs.get(name)
         if found is None:
             raise InvalidInputError(f"unknown log '{name}' (one of: {', '.join(self.tlogs)})",
@@ -67,13 +67,13 @@ class AuditTools:
     async def keep_signing(self, pool: BlockingPool, interval: float) -> None:
         """Sign a checkpoint of each log every `interval` seconds, until cancelled."""
         while True:
+            await asyncio.sleep(interval)
             try:
                 await pool.run(self.make_checkpoints)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the store is down: the next round catches up
                 log.warning("cannot sign audit checkpoints: %s: %s", type(e).__name__, e)
-            await asyncio.sleep(interval)
 
 
 def audit_tools(location: StoreLocation, events: Application[UUID], audit: Application[UUID],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
@@ -10,7 +12,10 @@ from domain.values import Role
 from eventstore.merkle import verify_consistency, verify_inclusion
 from eventstore.signed_note import Verifier, parse_checkpoint
 from eventstore.tlog import stored_rows
-from tests.web.world import World
+from tests.conftest import make_settings
+from tests.web.conftest import ClientFactory
+from tests.web.world import World, build_world
+from web.app import create_app
 from web.appkeys import SERVICES
 
 
@@ -73,3 +78,21 @@ async def test_bad_proof_requests_are_named(client: TestClient, world: World) ->
         assert field in (await response.json())["message"], (path, params)
     viewer = {"Portus-Auth": f"viewer:{world.tokens['viewer']}"}
     assert (await client.post("/api/v1/audit/checkpoint", headers=viewer)).status == 403
+
+
+async def test_checkpoints_are_signed_periodically(
+        aiohttp_client: ClientFactory, tmp_path: Path, database_url: str | None) -> None:
+    settings = make_settings(tmp_path / "data", database_url,
+                             WHARFINGER_AUDIT_CHECKPOINT_INTERVAL_SECONDS="1")
+    client = await aiohttp_client(create_app(settings))
+    world = await build_world(client)
+    admin = {"Portus-Auth": f"admin:{world.tokens['admin']}"}
+    for _ in range(100):
+        response = await client.get("/api/v1/audit/checkpoint", headers=admin)
+        if response.status == 200:
+            break
+        assert response.status == 404
+        await asyncio.sleep(0.1)
+    body = await response.json()
+    assert response.status == 200 and body["size"] > 0
+    assert parse_checkpoint(body["note"], Verifier.parse(body["verifier_key"])).size == body["size"]

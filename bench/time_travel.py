@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import functools
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from bench.common import Row, median, print_table, row
 from domain.application import Wharfinger
 from domain.errors import DomainError
 from domain.namespaces import Namespace
@@ -155,24 +155,30 @@ def run(location: StoreLocation, total: int, runs: int) -> dict[str, list[float]
         store.close()
 
 
-def main() -> None:
+def main(events: int = 1_000_000, runs: int = 30, database_url: str | None = None
+         ) -> list[Row]:
+    """Rows for `python -m bench`: time travel against the full replay it replaces."""
+    with tempfile.TemporaryDirectory() as tmp:
+        location = StoreLocation.from_settings(Path(tmp), database_url)
+        samples = run(location, events, runs)
+    replay = median(samples["full replay"])
+    case = f"{location.backend}, {events:,} events"
+    return [
+        row("time_travel", f"permissions at a random past T ({case})",
+            value=median(samples["time travel"]), unit="ms", baseline=replay,
+            baseline_name="full replay to T", better="lower", target="<= 200 ms at 1M events",
+            runs=len(samples["time travel"])),
+        row("time_travel", f"same question on the live index ({case})",
+            value=median(samples["live index"]), unit="ms", baseline=replay,
+            baseline_name="full replay to T", better="lower", runs=len(samples["live index"])),
+    ]
+
+
+if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--database-url", default=None,
                         help="postgresql://…?schema=NAME (an empty schema); default SQLite")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        location = StoreLocation.from_settings(Path(tmp), args.database_url)
-        samples = run(location, args.events, args.runs)
-    base = statistics.median(samples["time travel"])
-    print(f"| time travel, {location.backend}, {args.events:,} events | median ms | runs |"
-          " ratio to time travel |")
-    print("|---|---:|---:|---:|")
-    for name, values in samples.items():
-        median = statistics.median(values)
-        print(f"| {name} | {median:.1f} | {len(values)} | {median / base:.2f} |")
-
-
-if __name__ == "__main__":
-    main()
+    print_table(main(args.events, args.runs, args.database_url))

@@ -145,8 +145,8 @@ class TransparencyLog:
     def _lock(self, cur: Cursor) -> None:
         # One sealer at a time per log, across nodes (SQLite: BEGIN IMMEDIATE already is).
         if self.side.backend == "postgresql":
-            key = int.from_bytes(hashlib.sha256(f"tlog:{self.log}".encode()).digest()[:8],
-                                 "big", signed=True)
+            name = f"tlog:{self.side.table('tlog_leaves')}:{self.log}"  # schema-qualified
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
             cur.execute("SELECT pg_advisory_xact_lock(?)", (key,))
 
     def _head(self, cur: Cursor) -> tuple[int, int]:

@@ -18,9 +18,19 @@ from typing import Any
 
 from eventstore.merkle import root_of
 from eventstore.signed_note import NoteError, Verifier, parse_checkpoint
-from eventstore.tlog import Leaf, StoredRow, TransparencyLog, stored_rows
+from eventstore.tlog import Leaf, TransparencyLog, stored_rows
 
 Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A stored event as verification needs it: its hash, not its (possibly large) state."""
+
+    position: int
+    originator_id: str
+    version: int
+    leaf_hash: bytes
 
 
 @dataclass(frozen=True)
@@ -77,9 +87,9 @@ def verify_log(tlog: TransparencyLog, verifier: Verifier,
             continue
         anchor = parsed
     # Step 2: the stored events as they are now.
-    rows: list[StoredRow] = []
+    rows: list[_Seen] = []
     for row in stored_rows(tlog.app, 0, 5000):
-        rows.append(row)
+        rows.append(_Seen(row.position, row.originator_id, row.version, row.leaf_hash))
         if progress and len(rows) % 10000 == 0:
             progress(tlog.log, len(rows))
     if progress:
@@ -112,7 +122,7 @@ def verify_log(tlog: TransparencyLog, verifier: Verifier,
     return report
 
 
-def _differences(sealed: list[Leaf], rows: list[StoredRow], report: LogReport) -> list[Problem]:
+def _differences(sealed: list[Leaf], rows: list[_Seen], report: LogReport) -> list[Problem]:
     problems: list[Problem] = []
     by_id = {(r.originator_id, r.version): (i, r) for i, r in enumerate(rows)}
     sealed_ids = {(x.originator_id, x.version) for x in sealed}

@@ -274,6 +274,7 @@ _AT = {"name": "at", "in": "query", "schema": STRING, "description": "ISO 8601 t
 _SPAN = [{"name": n, "in": "query", "schema": STRING} for n in ("from", "to")]
 _TARGET = [{"name": n, "in": "query", "schema": STRING} for n in ("namespace", "repository")]
 _ANSWER: Schema = {"type": "object"}
+_LOG = {"name": "log", "in": "query", "schema": {"enum": ["events", "audit"]}}
 PATHS.update({
     # The audit API (web.api.audit): time travel over the log, admins only.
     "/api/v1/audit/users/{username}/permissions": {"get": _op(
@@ -290,6 +291,23 @@ PATHS.update({
         params=[*_TARGET, *_SPAN])},
     "/api/v1/audit/tokens/{jti}": {"get": _op(
         "Why a token was issued", 200, _ANSWER, params=[_path_param("jti", "the token's jti")])},
+    # Tamper evidence (web.api.audit): RFC 9162 trees, C2SP signed checkpoints.
+    "/api/v1/audit/checkpoint": {
+        "get": _op("The latest signed checkpoint of a log", 200, _ANSWER, params=[_LOG]),
+        "post": _op("Seal the log and sign a checkpoint now", 201, _ANSWER, params=[_LOG])},
+    "/api/v1/audit/proofs/inclusion": {"get": _op(
+        "Inclusion proof of the event at a log position", 200, _ANSWER, params=[
+            _LOG, {"name": "position", "in": "query", "required": True, "schema": STRING},
+            {"name": "size", "in": "query", "schema": STRING}])},
+    "/api/v1/audit/proofs/consistency": {"get": _op(
+        "Consistency proof between two tree sizes", 200, _ANSWER, params=[
+            _LOG, *({"name": n, "in": "query", "required": True, "schema": STRING}
+                    for n in ("from", "to"))])},
+    "/api/v1/audit/key": {"get": {
+        "summary": "The checkpoints' verifier key (C2SP note verifier key, text)",
+        "security": [], "parameters": [],
+        "responses": {"200": {"description": "OK", "content": {"text/plain": {
+            "schema": STRING}}}}}},
 })
 
 

@@ -27,7 +27,8 @@ async def test_checkpoint_inclusion_and_consistency(client: TestClient, world: W
     admin = {"Portus-Auth": f"admin:{world.tokens['admin']}"}
     services = client.app[SERVICES]
     # Step 1: the verifier key, fetched once and kept by the auditor.
-    verifier = Verifier.parse(await (await client.get("/api/v1/audit/key")).text())
+    verifier = Verifier.parse(
+        (await (await client.get("/api/v1/audit/key")).json())["verifier_key"])
     # Step 2: a checkpoint made on demand, signed in the C2SP format.
     made = await client.post("/api/v1/audit/checkpoint", headers=admin)
     assert made.status == 201

@@ -212,4 +212,4 @@ async def consistency(request: web.Request) -> web.Response:
 async def verifier_key(request: web.Request) -> web.Response:
     """The verifier key of the checkpoints (public; an auditor keeps a copy)."""
     services = request.app[SERVICES]
-    return web.Response(text=services.audit_tools.signer.verifier.encode() + "\n")
+    return web.json_response({"verifier_key": services.audit_tools.signer.verifier.encode()})

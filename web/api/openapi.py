@@ -303,11 +303,8 @@ PATHS.update({
         "Consistency proof between two tree sizes", 200, _ANSWER, params=[
             _LOG, *({"name": n, "in": "query", "required": True, "schema": STRING}
                     for n in ("from", "to"))])},
-    "/api/v1/audit/key": {"get": {
-        "summary": "The checkpoints' verifier key (C2SP note verifier key, text)",
-        "security": [], "parameters": [],
-        "responses": {"200": {"description": "OK", "content": {"text/plain": {
-            "schema": STRING}}}}}},
+    "/api/v1/audit/key": {"get": _op(
+        "The checkpoints' verifier key (C2SP note verifier key)", 200, _ANSWER, auth=False)},
 })
 
 

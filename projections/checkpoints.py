@@ -3,8 +3,10 @@ plus at most N events, never a replay from the beginning.
 
 A checkpoint row holds the log position it reflects, the latest event time folded so far (a
 high-water mark, so "the last checkpoint whose time ≤ T" is a plain index lookup even if clocks
-of several nodes disagree a little) and the fold's state as compressed JSON (never pickle: the
-table is data an attacker with database access can edit, and it must not become code).
+of several nodes disagree a little) and the fold's state: `marshal`led plain lists, compressed,
+behind an HMAC-SHA-256 with a secret from the data directory. The table is data an attacker with
+database access can edit; an edited checkpoint fails its MAC and is ignored (the query replays
+from an earlier one), so it can neither make time travel lie nor feed `marshal` crafted bytes.
 
 "The state at time T" is the fold of the longest prefix of the log whose events all happened at
 or before T: the events a reader at T could have seen, in log order.
@@ -12,7 +14,10 @@ or before T: the events a reader at T could have seen, in log order.
 
 from __future__ import annotations
 
-import json
+import hashlib
+import hmac
+import logging
+import marshal
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +36,13 @@ from projections.permissions import (
     UserRecord,
 )
 
-FORMAT = 2
+FORMAT = 3
 DEFAULT_EVERY = 1000
+log = logging.getLogger(__name__)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint whose MAC or format is wrong: never loaded."""
 
 DDL = ("CREATE TABLE IF NOT EXISTS {t:fold_checkpoints} (position INTEGER PRIMARY KEY,"
        " folded INTEGER NOT NULL, max_time INTEGER NOT NULL, state BLOB NOT NULL)",
@@ -56,6 +66,9 @@ def event_micros(logged: LoggedEvent) -> int:
 
 _ROLES = list(Role)
 _ROLE_NUMBER = {r: i for i, r in enumerate(_ROLES)}
+_TEAM_KINDS = {k.value: k for k in TeamKind}
+_NS_KINDS = {k.value: k for k in NamespaceKind}
+_VISIBILITIES = {v.value: v for v in Visibility}
 
 
 def _uuid(value: int) -> UUID:
@@ -66,7 +79,7 @@ def _uuid(value: int) -> UUID:
     return u
 
 
-def dump_index(index: PermissionIndex) -> bytes:
+def dump_index(index: PermissionIndex, key: bytes) -> bytes:
     ids: list[int] = []
     number: dict[UUID, int] = {}
 
@@ -100,13 +113,18 @@ def dump_index(index: PermissionIndex) -> bytes:
         "rules": [index.rules.push_policy.value, index.rules.delete_enabled,
                   index.rules.delete_contributors],
     }
-    return zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 1)
+    payload = zlib.compress(marshal.dumps(state), 1)
+    return hmac.new(key, payload, hashlib.sha256).digest() + payload
 
 
-def load_index(blob: bytes) -> PermissionIndex:
-    state: dict[str, Any] = json.loads(zlib.decompress(blob))
+def load_index(blob: bytes, key: bytes) -> PermissionIndex:
+    mac, payload = blob[:32], blob[32:]
+    if not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
+        raise CheckpointError("fold checkpoint fails its MAC (altered, or another key)")
+    # Authenticated above: these are bytes this service wrote.
+    state: dict[str, Any] = marshal.loads(zlib.decompress(payload))  # noqa: S302
     if state.get("format") != FORMAT:
-        raise ValueError(f"unknown fold checkpoint format {state.get('format')!r}")
+        raise CheckpointError(f"unknown fold checkpoint format {state.get('format')!r}")
     ids = [_uuid(i) for i in state["ids"]]
     roles = _ROLES
     index = PermissionIndex(position=int(state["position"]))
@@ -114,15 +132,15 @@ def load_index(blob: bytes) -> PermissionIndex:
     for uid, name, email, admin, bot, enabled, pw, cv, display, tokens in state["users"]:
         user_id = ids[uid]
         users[user_id] = UserRecord(user_id, name, email, admin, bot, enabled, pw, cv, display,
-                                    {ids[t]: (app, h) for t, app, h in tokens})
+                                    {ids[t]: (app, h) for t, app, h in tokens} if tokens else {})
     index.user_ids_by_name = {name: ids[u] for name, u in state["user_names"]}
     index.namespace_ids_by_name = {name: ids[n] for name, n in state["namespace_names"]}
     for tid, name, kind, members in state["teams"]:
-        index.teams[ids[tid]] = TeamRecord(ids[tid], name, TeamKind(kind),
+        index.teams[ids[tid]] = TeamRecord(ids[tid], name, _TEAM_KINDS[kind],
                                            {ids[m >> 2]: roles[m & 3] for m in members})
     for nid, name, kind, visibility, team in state["namespaces"]:
         index.namespaces[ids[nid]] = NamespaceRecord(
-            ids[nid], name, NamespaceKind(kind), Visibility(visibility), ids[team])
+            ids[nid], name, _NS_KINDS[kind], _VISIBILITIES[visibility], ids[team])
     if state["registry"] is not None:
         index.registry = RegistryRecord(*state["registry"])
     index.global_namespace_id = ids[state["global"]] if state["global"] is not None else None
@@ -153,10 +171,13 @@ class PastState:
 class FoldCheckpoints:
     """Writes a checkpoint every `every` events and answers "the fold as it was at T"."""
 
-    def __init__(self, side: SideTables, read_after: ReadAfter, *,
+    def __init__(self, side: SideTables, read_after: ReadAfter, *, key: bytes,
                  every: int = DEFAULT_EVERY) -> None:
         if every < 1:
             raise ValueError("checkpoints need an interval of at least one event")
+        if len(key) < 16:
+            raise ValueError("the checkpoint MAC key needs at least 16 bytes")
+        self._key = key
         self._side = side
         self._read_after = read_after
         self.every = every
@@ -193,12 +214,12 @@ class FoldCheckpoints:
         """Fold new events, writing a checkpoint at every `every`th; returns events folded."""
         if self._index is None:
             found = self.latest()
-            if found is None:
-                self._index, self._folded, self._max_time = PermissionIndex(), 0, 0
-            else:
+            self._index, self._folded, self._max_time = PermissionIndex(), 0, 0
+            if found is not None:
                 cp, blob = found
-                self._index, self._folded, self._max_time = load_index(blob), cp.folded, \
-                    cp.max_time
+                loaded = self._load(blob, cp.position)
+                if loaded is not None:
+                    self._index, self._folded, self._max_time = loaded, cp.folded, cp.max_time
         index = self._index
         pending: list[tuple[int, int, int, bytes]] = []
         applied = 0
@@ -211,7 +232,7 @@ class FoldCheckpoints:
                 self._max_time = max(self._max_time, event_micros(logged))
                 if self._folded % self.every == 0:
                     pending.append((index.position, self._folded, self._max_time,
-                                    dump_index(index)))
+                                    dump_index(index, self._key)))
             if pending:
                 self._write(pending)
                 pending = []
@@ -219,20 +240,29 @@ class FoldCheckpoints:
                 return applied
 
     def _write(self, rows: list[tuple[int, int, int, bytes]]) -> None:
-        # Several nodes may write the same checkpoint: its content is determined by the log.
+        # Several nodes may write the same checkpoint: its content is determined by the log (a
+        # row that failed its MAC is replaced).
         with self._side.transaction() as cur:
             cur.executemany(self._side.render(
                 "INSERT INTO {t:fold_checkpoints} (position, folded, max_time, state)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (position) DO NOTHING"), rows)
+                " VALUES (?, ?, ?, ?) ON CONFLICT (position) DO UPDATE SET"
+                " folded = excluded.folded, max_time = excluded.max_time,"
+                " state = excluded.state"), rows)
+
+    def _load(self, blob: bytes, position: int) -> PermissionIndex | None:
+        try:
+            return load_index(blob, self._key)
+        except CheckpointError as e:
+            log.warning("ignoring the fold checkpoint at position %d: %s", position, e)
+            return None
 
     def state_at(self, when: datetime, *, batch: int = 500) -> PastState:
         """The fold of every event up to the first one that happened after `when`."""
         limit = micros(when)
         found = self.latest(at_or_before=limit)
-        if found is None:
-            index, start = PermissionIndex(), 0
-        else:
-            index, start = load_index(found[1]), found[0].position
+        loaded = self._load(found[1], found[0].position) if found else None
+        index = loaded if loaded is not None else PermissionIndex()
+        start = index.position
         replayed = 0
         while True:
             events = self._read_after(index.position, batch)
@@ -252,7 +282,8 @@ class FoldCheckpoints:
                 "SELECT state FROM {t:fold_checkpoints} WHERE position <= ?"
                 " ORDER BY position DESC LIMIT 1"), (position,))
             row = cur.fetchone()
-        index = load_index(bytes(row[0])) if row else PermissionIndex()
+        loaded = self._load(bytes(row[0]), position) if row else None
+        index = loaded if loaded is not None else PermissionIndex()
         start, replayed = index.position, 0
         while index.position < position:
             events = self._read_after(index.position, batch)

@@ -19,7 +19,7 @@ from eventstore.signed_note import NoteError
 from eventstore.verify import verify_log
 from projections import time_travel
 from web.audit_tools import AuditTools, audit_tools
-from web.checkpoint_key import load_or_create_signer
+from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
 from web.services import AUDIT_LOG, EVENTS_LOG, store_location
 from web.settings import Settings
 
@@ -113,7 +113,8 @@ def opened_tools(settings: Settings, *, fold: bool = True) -> Iterator[AuditTool
             signer = load_or_create_signer(settings.keys_dir, settings.issuer)
             tools = audit_tools(location, events, audit,
                                 every=int(settings["audit.fold_checkpoint_interval"]),
-                                signer=signer, issuer=settings.issuer)
+                                signer=signer, issuer=settings.issuer,
+                                fold_key=fold_checkpoint_key(settings.keys_dir))
             if fold:
                 tools.checkpoints.catch_up()
             yield tools

@@ -77,11 +77,11 @@ class AuditTools:
 
 
 def audit_tools(location: StoreLocation, events: Application[UUID], audit: Application[UUID],
-                *, every: int, signer: Signer, issuer: str) -> AuditTools:
+                *, every: int, signer: Signer, issuer: str, fold_key: bytes) -> AuditTools:
     side = SideTables(location)
     read_events: ReadAfter = functools.partial(read_after, events)
     read_audit: ReadAfter = functools.partial(read_after, audit)
     tlogs = {name: TransparencyLog(side, app, name, origin(issuer, name))
              for name, app in (("events", events), ("audit", audit))}
-    return AuditTools(side, FoldCheckpoints(side, read_events, every=every), read_events,
-                      read_audit, tlogs, signer)
+    checkpoints = FoldCheckpoints(side, read_events, key=fold_key, every=every)
+    return AuditTools(side, checkpoints, read_events, read_audit, tlogs, signer)

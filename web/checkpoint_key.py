@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from eventstore.signed_note import Signer
-from web.secret_files import create_once
+from web.secret_files import create_once, load_or_create_secret
 
 KEY_FILE = "audit-checkpoint.ed25519"
 
@@ -24,6 +24,11 @@ def key_name(issuer: str) -> str:
 
 def origin(issuer: str, log: str) -> str:
     return f"{key_name(issuer)}/{log}"
+
+
+def fold_checkpoint_key(keys_dir: Path) -> bytes:
+    """The MAC key of the fold checkpoints (projections.checkpoints), 0600 like the others."""
+    return load_or_create_secret(keys_dir / "fold-checkpoint.secret").encode()
 
 
 def load_or_create_signer(keys_dir: Path, issuer: str) -> Signer:

@@ -26,7 +26,7 @@ from projections.permissions import PermissionIndex
 from projections.sessions import SessionIndex
 from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
-from web.checkpoint_key import load_or_create_signer
+from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
@@ -149,7 +149,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         signer = await pool.run(load_or_create_signer, keys_dir, settings.issuer)
         tools = audit_tools(location, store, audit,
                             every=int(settings["audit.fold_checkpoint_interval"]),
-                            signer=signer, issuer=settings.issuer)
+                            signer=signer, issuer=settings.issuer,
+                            fold_key=await pool.run(fold_checkpoint_key, keys_dir))
         tasks.append(asyncio.create_task(tools.keep_current(pool, 5.0), name="audit-tools"))
         tasks.append(asyncio.create_task(tools.keep_signing(
             pool, float(settings["audit.checkpoint_interval_seconds"])), name="audit-sign"))

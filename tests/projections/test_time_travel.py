@@ -49,6 +49,7 @@ def fresh_location(backend: str) -> Iterator[StoreLocation]:
                 conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
+KEY = b"fold checkpoint test key"
 USERS = ["ann", "bob", "cid", "dee"]
 TEAMS = ["web", "ops"]
 NAMESPACES = ["webns", "opsns", "lib"]
@@ -142,7 +143,8 @@ def test_time_travel_equals_brute_force_replay(backend: str, ops: list[tuple[obj
         store = open_log(location, Wharfinger, "events")
         try:
             checkpoints = FoldCheckpoints(SideTables(location),
-                                          functools.partial(read_after, store), every=every)
+                                          functools.partial(read_after, store), key=KEY,
+                                          every=every)
             build_history(store, checkpoints, ops)
             events = read_after(store, 0, 100_000)
             latest = checkpoints.latest()
@@ -169,4 +171,29 @@ def test_time_travel_equals_brute_force_replay(backend: str, ops: list[tuple[obj
 
 def test_checkpoint_state_round_trips() -> None:
     index = PermissionIndex()
-    assert load_index(dump_index(index)) == index
+    assert load_index(dump_index(index, KEY), KEY) == index
+
+
+def test_an_altered_checkpoint_is_ignored_not_believed(location: StoreLocation) -> None:
+    """Someone with database access rewrites a fold checkpoint to grant themselves push; the
+    checkpoint fails its MAC and the answer comes from the log."""
+    store = open_log(location, Wharfinger, "events")
+    try:
+        build_history(store, FoldCheckpoints(SideTables(location),
+                                             functools.partial(read_after, store), key=KEY,
+                                             every=2), [("checkpoint",)])
+        side = SideTables(location)
+        forged = PermissionIndex()  # an empty world: nobody exists
+        with side.transaction() as cur:
+            cur.execute(side.render("UPDATE {t:fold_checkpoints} SET state = ?"),
+                        (dump_index(forged, b"the attacker's own key"),))
+        checkpoints = FoldCheckpoints(side, functools.partial(read_after, store), key=KEY)
+        events = read_after(store, 0, 100_000)
+        now = events[-1].event.timestamp
+        past = checkpoints.state_at(now)
+        assert past.index == brute_force(events, micros(now))
+        assert past.checkpoint == 0  # replayed from the start rather than trust the row
+        with pytest.raises(ValueError, match="MAC"):
+            load_index(dump_index(forged, b"the attacker's own key"), KEY)
+    finally:
+        store.close()

@@ -9,10 +9,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from domain.actors import acting_as
+from domain.decisions import TokenRequestDecided
 from domain.facts import Fact
 from domain.values import Role, Visibility
 from tests.web.test_cli import cli_env
-from tests.web.world import World
+from tests.web.world import SERVICE, World
 from web.appkeys import SERVICES
 from web.cli import main
 from web.settings import Settings
@@ -136,3 +137,27 @@ async def test_bad_input_is_named(client: TestClient, world: World, settings: Se
     assert main(["audit", "access", "--namespace", "webns", "--from", "2030-01-02",
                  "--to", "2030-01-01"], env) == 1
     assert "--from" in capsys.readouterr().err
+
+
+async def test_explain_a_token_from_its_decision_record(client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    """The record the token endpoint writes (domain.decisions), found by the token's jti."""
+    services = client.app[SERVICES]
+    record = TokenRequestDecided.new(
+        subject="contributor", subject_id=str(world.user_ids["contributor"]),
+        credential="application_token", client_address="127.0.0.1", forwarded_for="",
+        user_agent="docker/27", service=SERVICE, requested=["repository:webns/app:pull,push"],
+        granted=["repository:webns/app:pull,push"],
+        reasons={"repository:webns/app:pull,push": {"pull": "team contributor",
+                                                    "push": "team contributor"}},
+        outcome="issued", refusal="", jti="jti-from-the-endpoint", expires_at=None)
+    await services.pool.run(services.audit.record, record)
+    answer = await (await client.get("/api/v1/audit/tokens/jti-from-the-endpoint",
+                                     headers=admin(world))).json()
+    assert answer["record"]["type"] == "TokenRequestDecided"
+    assert answer["record"]["reasons"]["repository:webns/app:pull,push"]["push"] == \
+        "team contributor"
+    assert answer["subject"] == "contributor"
+    [webns] = answer["recomputed"]
+    assert webns["repository"] == "webns/app"
+    assert webns["actions"]["push"] == {"allowed": True, "reason": "team contributor"}
+    assert webns["grant"]["team"] == "web" and webns["grant"]["role"] == "contributor"

@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from eventsourcing.persistence import StoredEvent
+
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
+from domain.facts import Fact
 from domain.management_policy import Switches
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
@@ -27,6 +30,7 @@ from projections.sessions import SessionIndex
 from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
+from web.group_commit import GroupCommit
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
@@ -57,6 +61,8 @@ class Services:
     """The activity feed's tables (projections.activity)."""
     feed: FeedRunner | None
     """The in-process feed projector; None when `wharfinger project` runs it."""
+    decisions: GroupCommit[Fact, StoredEvent]
+    """Decision records and other facts, group-committed to the audit trail."""
     directory: Directory = field(default_factory=Directory)
     """Integer API ids and names of users, teams, namespaces (projections.directory)."""
     sessions: SessionIndex = field(default_factory=SessionIndex)
@@ -161,8 +167,9 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
         yield Services(settings, pool, store, audit, index, follower, signing_key,
                        RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
-                       audit_tools=tools, activity=activity, feed=feed, directory=directory,
-                       sessions=sessions)
+                       audit_tools=tools, activity=activity, feed=feed,
+                       decisions=GroupCommit(pool, audit.encode, audit.record_encoded),
+                       directory=directory, sessions=sessions)
     finally:
         for task in tasks:
             task.cancel()

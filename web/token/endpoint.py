@@ -29,6 +29,12 @@ from web.authentication import (
 from web.basic_auth import parse_basic
 from web.errors import json_error
 from web.services import Services
+from web.token.decision_records import (
+    DecisionNotRecordedError,
+    not_recorded_response,
+    record_issued,
+    record_refused,
+)
 from web.token.jwt import sign_jwt
 
 MAX_QUERY_LENGTH = 8192
@@ -50,11 +56,18 @@ async def get_token(request: web.Request) -> web.Response:
     credentials = parse_basic(request.headers.get("Authorization"))
     _ensure_current(services)
     try:
-        auth = (await authenticate_password(services.index, services.pool, *credentials)
-                if credentials else None)
-    except (InvalidCredentialsError, AccountDisabledError) as e:
-        return json_error(401, e.message, headers=BASIC_CHALLENGE)
-    body, _ = _issue(services, auth, service, scopes, refresh=offline and auth is not None)
+        try:
+            auth = (await authenticate_password(services.index, services.pool, *credentials)
+                    if credentials else None)
+        except (InvalidCredentialsError, AccountDisabledError) as e:
+            await record_refused(services, request, username=credentials[0] if credentials
+                                 else "", credential="password", service=service,
+                                 requested=[str(s) for s in scopes], refusal=e.message)
+            return json_error(401, e.message, headers=BASIC_CHALLENGE)
+        body, _ = await _issue(services, request, auth, service, scopes,
+                               refresh=offline and auth is not None)
+    except DecisionNotRecordedError:
+        return not_recorded_response()
     return web.json_response(body)
 
 
@@ -66,9 +79,10 @@ async def post_token(request: web.Request) -> web.Response:
     service = _one(form.get("service", []), "service")
     scopes = parse_scopes(form.get("scope", []))
     _ensure_current(services)
+    username, credential = "", "refresh_token"
     try:
         if grant_type == "password":
-            username = _one(form.get("username", []), "username")
+            username, credential = _one(form.get("username", []), "username"), "password"
             password = _one(form.get("password", []), "password")
             auth = await authenticate_password(services.index, services.pool, username, password)
             offline = form.get("access_type", [""])[0] == "offline"
@@ -82,8 +96,17 @@ async def post_token(request: web.Request) -> web.Response:
                 f"unsupported grant_type {grant_type[:40]!r}; use password or refresh_token",
                 field="grant_type")
     except (InvalidCredentialsError, AccountDisabledError) as e:
+        try:
+            await record_refused(services, request, username=username, credential=credential,
+                                 service=service, requested=[str(s) for s in scopes],
+                                 refusal=e.message)
+        except DecisionNotRecordedError:
+            return not_recorded_response()
         return json_error(401, e.message, field=e.field)
-    body, granted = _issue(services, auth, service, scopes, refresh=offline)
+    try:
+        body, granted = await _issue(services, request, auth, service, scopes, refresh=offline)
+    except DecisionNotRecordedError:
+        return not_recorded_response()
     body["scope"] = " ".join(str(scope) for scope in granted)
     return web.json_response(body)
 
@@ -103,9 +126,11 @@ async def ping(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
-def _issue(services: Services, auth: Authenticated | None, service: str, scopes: list[Scope],
-           *, refresh: bool) -> tuple[dict[str, object], list[Scope]]:
-    """The response body, and the granted scopes."""
+async def _issue(services: Services, request: web.Request, auth: Authenticated | None,
+                 service: str, scopes: list[Scope], *, refresh: bool
+                 ) -> tuple[dict[str, object], list[Scope]]:
+    """The response body, and the granted scopes; the decision is recorded before either is
+    returned (DecisionNotRecordedError if it cannot be)."""
     principal: Principal | None = auth.user.principal() if auth else None
     decisions = decide(services.index, principal, service, scopes)
     access = access_claim(decisions)
@@ -122,6 +147,8 @@ def _issue(services: Services, auth: Authenticated | None, service: str, scopes:
         "jti": secrets.token_urlsafe(24),
         "access": access,
     }
+    await record_issued(services, request, auth, service, decisions, jti=str(claims["jti"]),
+                        expires_at=now + lifetime)
     token = sign_jwt(services.signing_key, claims)
     body: dict[str, object] = {
         "token": token,

@@ -1,0 +1,75 @@
+"""Decision records for `/v2/token`: what was asked, by whom, from where, and what was decided.
+
+Every request that reaches a decision (a token, or a refusal of its credentials) is recorded in
+the audit trail before the response is sent; if it cannot be, the caller answers 503 and sends no
+token (issue 5, point 2). Records go through the group commit, so concurrent requests share a
+transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from domain.actors import ANONYMOUS
+from domain.decisions import ISSUED, REFUSED, TokenRequestDecided
+from projections.token_access import ScopeDecision
+from web.authentication import Authenticated
+from web.errors import json_error
+from web.services import Services
+
+MAX_HEADER = 512
+
+
+class DecisionNotRecordedError(Exception):
+    """The audit trail refused the record: answer 503, issue nothing."""
+
+
+def _decided(request: web.Request, **fields: Any) -> TokenRequestDecided:
+    return TokenRequestDecided.new(
+        client_address=request.remote or "",
+        forwarded_for=request.headers.get("X-Forwarded-For", "")[:MAX_HEADER],
+        user_agent=request.headers.get("User-Agent", "")[:MAX_HEADER], **fields)
+
+
+async def _record(services: Services, fact: TokenRequestDecided) -> None:
+    try:
+        await services.decisions.record(fact)
+    except Exception as e:
+        raise DecisionNotRecordedError(str(e)) from e
+
+
+async def record_issued(services: Services, request: web.Request, auth: Authenticated | None,
+                        service: str, decisions: list[ScopeDecision], *, jti: str,
+                        expires_at: int) -> None:
+    subject = auth.user.username if auth else ""
+    fact = _decided(
+        request, actor=subject or ANONYMOUS, subject=subject,
+        subject_id=str(auth.user.id) if auth else "",
+        credential=auth.kind.value if auth else ANONYMOUS, service=service,
+        requested=[str(d.scope) for d in decisions],
+        granted=[f"{d.scope.type}:{d.scope.name}:{','.join(d.granted)}"
+                 for d in decisions if d.granted],
+        reasons={str(d.scope): dict(d.reasons) for d in decisions},
+        outcome=ISSUED, refusal="", jti=jti,
+        expires_at=datetime.fromtimestamp(expires_at, UTC))
+    await _record(services, fact)
+
+
+async def record_refused(services: Services, request: web.Request, *, username: str,
+                         credential: str, service: str, requested: list[str],
+                         refusal: str) -> None:
+    user = services.index.user_named(username) if username else None
+    fact = _decided(
+        request, actor=ANONYMOUS, subject=username[:255],
+        subject_id=str(user.id) if user else "", credential=credential, service=service,
+        requested=requested, granted=[], reasons={}, outcome=REFUSED, refusal=refusal, jti="",
+        expires_at=None)
+    await _record(services, fact)
+
+
+def not_recorded_response() -> web.Response:
+    return json_error(503, "The decision could not be recorded in the audit trail;"
+                           " no token was issued. Retry shortly.", headers={"Retry-After": "2"})

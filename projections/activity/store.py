@@ -19,6 +19,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from eventstore.location import StoreLocation
+from eventstore.open import schema_lock_key
 from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, COLUMNS, Entry
 
 LOGS = (CHANGE_LOG, AUDIT_LOG)
@@ -79,8 +80,12 @@ class ActivityStore:
     def close(self) -> None:
         pass
 
+    def _lock_for_ddl(self, conn: Any) -> None:
+        """Serialise table creation with other nodes starting at the same time."""
+
     def create(self) -> None:
         with self._connect(write=True) as conn:
+            self._lock_for_ddl(conn)
             for statement in _SCHEMA:
                 conn.execute(statement)
             for log in LOGS:
@@ -89,6 +94,7 @@ class ActivityStore:
 
     def drop(self) -> None:
         with self._connect(write=True) as conn:
+            self._lock_for_ddl(conn)
             conn.execute("DROP TABLE IF EXISTS activity_entries")
             conn.execute("DROP TABLE IF EXISTS activity_tracking")
 
@@ -181,8 +187,14 @@ class SQLiteActivityStore(ActivityStore):
 class PostgresActivityStore(ActivityStore):
     placeholder = "%s"
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, schema: str) -> None:
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True, timeout=10)
+        self._schema = schema
+
+    def _lock_for_ddl(self, conn: Any) -> None:
+        # The lock every log and side table takes while creating tables in this schema
+        # (eventstore.open): concurrent CREATE ... IF NOT EXISTS collide otherwise.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (schema_lock_key(self._schema),))
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[psycopg.Connection[Any]]:
@@ -206,7 +218,7 @@ def open_activity_store(location: StoreLocation) -> ActivityStore:
     else:
         target = location.postgres
         store = PostgresActivityStore(make_conninfo(
-            target.conninfo(), options=f"-c search_path={target.schema}"))
+            target.conninfo(), options=f"-c search_path={target.schema}"), target.schema)
     try:
         store.create()
     except BaseException:

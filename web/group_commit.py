@@ -31,6 +31,7 @@ class GroupCommit(Generic[F, T]):
         self._max_batch = max_batch
         self._pending: list[tuple[T, asyncio.Future[None]]] = []
         self._writing = False
+        self._flusher: asyncio.Task[None] | None = None
         self.commits = 0
         """Transactions written so far (tests and benchmarks read it)."""
 
@@ -41,11 +42,10 @@ class GroupCommit(Generic[F, T]):
         self._pending.append((encoded, future))
         if not self._writing:
             self._writing = True
-            asyncio.get_running_loop().call_soon(self._start)
-        await asyncio.shield(future)
-
-    def _start(self) -> None:
-        asyncio.get_running_loop().create_task(self._flush())
+            # Runs after this request yields: everything queued meanwhile joins the batch.
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        # A cancelled caller cancels only its own future; the batch goes on without it.
+        await future
 
     async def _flush(self) -> None:
         try:

@@ -307,6 +307,18 @@ PATHS.update({
         "The checkpoints' verifier key (C2SP note verifier key)", 200, _ANSWER, auth=False)},
 })
 
+_ACTIVITY_FILTERS = [{"name": n, "in": "query", "schema": STRING} for n in (
+    "actor", "team", "namespace", "repository", "type", "since", "until", "limit", "cursor")]
+PATHS.update({
+    # The activity feed (web.api.activities); format=csv|jsonl|ocsf stream exports.
+    "/api/v1/activities": {"get": _op(
+        "The activity feed the caller may see, newest first, by cursor", 200,
+        _object({"activities": {"type": "array", "items": {"type": "object"}},
+                 "next_cursor": _nullable(STRING)}), errors=(400, 404),
+        params=[*_ACTIVITY_FILTERS, {"name": "format", "in": "query",
+                                     "schema": {"enum": ["json", "csv", "jsonl", "ocsf"]}}])},
+})
+
 
 def openapi_document() -> Schema:
     return {

@@ -28,6 +28,20 @@ def visitor(browser: Browser, live: LiveServer) -> tuple[BrowserContext, Page]:
     return context, page
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter(e => e.type !== 'hidden')
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+               && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+  .map(e => e.outerHTML)"""
+
+
+def assert_usable(page: Page) -> None:
+    """Every control has a label or name, and the keyboard reaches the content first."""
+    assert page.evaluate(UNLABELLED) == [], page.url
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+
+
 def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.goto("/sign_in")
     page.get_by_label("Username", exact=True).fill(username)
@@ -95,6 +109,7 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     admin.get_by_label("Role", exact=True).select_option("viewer")
     admin.get_by_role("button", name="Add member").click()
     expect(admin.get_by_role("cell", name="vera", exact=True)).to_be_visible()
+    assert_usable(admin)
     if shot:
         admin.screenshot(path=screenshots / "team.png", full_page=True)
 
@@ -117,8 +132,9 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     skopeo = Skopeo(tmp_path / "skopeo")
     pushed = skopeo.push(image, registry.host, "apps/hello", creds=("bob", PASSWORD))
     assert pushed.ok, pushed.stderr
+    bob.goto("/")
+    assert_usable(bob)
     if shot:
-        bob.goto("/")
         bob.screenshot(path=screenshots / "dashboard.png", full_page=True)
 
     # A viewer is not offered the namespace's settings, and the server refuses them anyway;
@@ -161,6 +177,7 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     admin.get_by_role("button", name="Save visibility").click()
     anon.goto("/explore")
     expect(anon.locator("#explore-results")).to_contain_text("apps")
+    assert_usable(anon)
     if shot:
         anon.screenshot(path=screenshots / "explore.png", full_page=True)
         admin.goto("/namespaces/apps")
@@ -184,6 +201,7 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     ask.get_by_role("button", name="Look up permissions").click()
     row = olga.locator("#answer-table tr", has_text="apps")
     expect(row.locator("td").nth(2)).to_contain_text("yes")
+    assert_usable(olga)
     if shot:
         olga.screenshot(path=screenshots / "audit.png", full_page=True)
     # The session cookie works on the API too (reads; changes also need the CSRF header).
@@ -196,6 +214,7 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     admin.goto("/admin/users")
     admin.get_by_role("button", name="Disable vera").click()
     expect(admin.get_by_role("button", name="Enable vera")).to_be_visible()
+    assert_usable(admin)
     if shot:
         admin.screenshot(path=screenshots / "admin-users.png", full_page=True)
     vera.goto("/teams")

@@ -161,3 +161,33 @@ async def test_the_audit_page_is_for_admins_and_auditors_only(
     bad = await client.get("/audit", params={"question": "permissions", "username": "x",
                                              "at": "yesterday-ish"})
     assert bad.status == 422 and "is not a time" in await bad.text()
+
+
+async def test_owners_edit_and_delete_their_team_and_users_edit_their_profile(
+        client: Client, world: World) -> None:
+    await sign_in(client, "owner")
+    page = await (await client.get("/teams/web")).text()
+    assert "Team settings" in page and "Delete the team" in page
+    renamed = await client.post("/teams/web/settings", data={
+        "name": "frontend", "description": "<b>UI</b> people", "_csrf": csrf_of(page)})
+    html = await renamed.text()
+    assert renamed.status == 200 and "Team frontend" in html
+    assert "&lt;b&gt;UI&lt;/b&gt; people" in html
+    # A wrong confirmation deletes nothing and says why next to the field.
+    wrong = await client.post("/teams/frontend/delete", data={
+        "confirm": "web", "new_team": "", "_csrf": csrf_of(html)})
+    assert wrong.status == 422 and "must be the team&#39;s name" in await wrong.text()
+    assert client.app[SERVICES].index.namespace_named("webns") is not None
+    # The profile keeps what was typed when the email is invalid.
+    profile = await (await client.get("/profile")).text()
+    bad = await client.post("/profile", data={
+        "email": "nope", "display_name": "Olive", "_csrf": csrf_of(profile)})
+    body = await bad.text()
+    assert bad.status >= 400 and 'value="Olive"' in body and "Email is invalid" in body
+    # A viewer is not offered the team's settings and cannot post them.
+    await sign_in(client, "viewer")
+    page = await (await client.get("/teams/frontend")).text()
+    assert "Team settings" not in page and "Delete the team" not in page
+    refused = await client.post("/teams/frontend/delete", data={
+        "confirm": "frontend", "new_team": "", "_csrf": csrf_of(page)})
+    assert refused.status == 403

@@ -21,17 +21,37 @@ routes = web.RouteTableDef()
 
 def _page(request: web.Request, user: UserRecord, *, status: int = 200,
           password_form: Form | None = None, token_form: Form | None = None,
+          profile_form: Form | None = None,
           new_token_shown: tuple[str, str] | None = None) -> web.Response:
     tokens = sorted(((tid, app) for tid, (app, _) in user.tokens.items()), key=lambda t: t[1])
     return render(request, "profile.html", status=status, me=user, tokens=tokens,
                   password_form=password_form or Form(),
                   token_form=token_form or Form(values={"application": ""}),
-                  new_token=new_token_shown)
+                  new_token=new_token_shown,
+                  profile_form=profile_form or Form(values={
+                      "email": user.email, "display_name": user.display_name or ""}))
 
 
 @routes.get("/profile")
 async def profile(request: web.Request) -> web.Response:
     return _page(request, signed_in(request))
+
+
+@routes.post("/profile")
+async def update_profile(request: web.Request) -> web.StreamResponse:
+    """Email and display name (Portus F5, F6); the same command as `PUT /api/v1/users/{id}`."""
+    services = request.app[SERVICES]
+    user = signed_in(request)
+    form = await read_form(request, "email", "display_name", max_length=255)
+    email, display_name = form.values["email"].strip(), form.values["display_name"].strip()
+    user_id = user.id
+    try:
+        await services.execute(lambda: services.store.update_user(
+            user_id, email=email, display_name=display_name), actor=user.username)
+    except DomainError as e:
+        form.fail(e, default_field="email")
+        return _page(request, user, status=e.status, profile_form=form)
+    raise see_other("/profile")
 
 
 @routes.post("/profile/password")

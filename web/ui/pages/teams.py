@@ -10,7 +10,9 @@ from domain.errors import DomainError, NotFoundError
 from domain.management_policy import (
     may_create_namespace,
     may_create_team,
+    may_delete_team,
     may_manage_members,
+    may_update_team,
     may_view_team,
 )
 from domain.values import Role
@@ -93,7 +95,12 @@ def _detail(request: web.Request, user: UserRecord, form: Form, status: int = 20
                   roles=list(Role), form=form,
                   can_manage_members=allowed(may_manage_members, user.principal(), facts),
                   can_create_namespace=allowed(may_create_namespace, user.principal(), facts,
-                                               switches(services)))
+                                               switches(services)),
+                  can_update=allowed(may_update_team, user.principal(), facts,
+                                     switches(services)),
+                  can_delete=allowed(may_delete_team, user.principal(), facts,
+                                     switches(services)),
+                  other_teams=[t.name for t in visible_teams(index, user) if t.id != team.id])
 
 
 def _members_guard(request: web.Request, user: UserRecord) -> TeamRecord:
@@ -161,3 +168,52 @@ async def change_member(request: web.Request) -> web.StreamResponse:
     if form.ok:
         raise see_other(f"/teams/{team.name}")
     return _detail(request, user, form, status=422)
+
+
+@routes.post("/teams/{name}/settings")
+async def update_team(request: web.Request) -> web.StreamResponse:
+    """Rename or describe a team: owners with `manage_team`, and admins (portus.md §1.4)."""
+    services = request.app[SERVICES]
+    user = signed_in(request)
+    team = _team(request, user)
+    may_update_team(user.principal(), team_facts(services, team, user), switches(services))
+    form = await read_form(request, "name", "description", max_length=4096)
+    name, description = form.values["name"].strip(), form.values["description"].strip()
+    team_id = team.id
+    try:
+        await services.execute(lambda: services.store.update_team(
+            team_id, name=name if name != team.name else None, description=description),
+            actor=user.username)
+    except DomainError as e:
+        form.fail(e, default_field="name")
+        return _detail(request, user, form, status=e.status)
+    raise see_other(f"/teams/{name}")
+
+
+@routes.post("/teams/{name}/delete")
+async def delete_team(request: web.Request) -> web.StreamResponse:
+    """Delete a team; its namespaces move to `new_team` when one is chosen, else go with it."""
+    services = request.app[SERVICES]
+    user = signed_in(request)
+    team = _team(request, user)
+    may_delete_team(user.principal(), team_facts(services, team, user), switches(services))
+    form = await read_form(request, "confirm", "new_team")
+    if form.values["confirm"] != team.name:
+        form.error("confirm", "must be the team's name")
+        return _detail(request, user, form, status=422)
+    new_team_id = None
+    if form.values["new_team"]:
+        new_team = team_named(services.index, form.values["new_team"])
+        if new_team is None or new_team.id == team.id:
+            form.error("new_team", "unknown team")
+            return _detail(request, user, form, status=404)
+        new_team_id = new_team.id
+    team_id = team.id
+    namespace_ids = [ns.id for ns in services.index.namespaces.values() if ns.team_id == team_id]
+    try:
+        await services.execute(lambda: services.store.delete_team(
+            team_id, namespace_ids=namespace_ids, new_team_id=new_team_id), actor=user.username)
+    except DomainError as e:
+        form.fail(e, default_field="confirm")
+        return _detail(request, user, form, status=e.status)
+    raise see_other("/teams")

@@ -19,9 +19,11 @@ from uuid import UUID
 from domain.access_rules import AccessRulesRecord
 from domain.application import Bootstrap
 from domain.decisions import ISSUED, TokenRequestDecided
+from domain.management import SwitchesRecord
 from domain.names import NameClaim
 from domain.namespaces import Namespace
 from domain.registries import Registry
+from domain.sessions import Session
 from domain.teams import Team
 from domain.users import User
 from eventstore.reader import LoggedEvent
@@ -95,12 +97,18 @@ class Directory:
     """namespace id -> (name, team id)"""
     tokens: dict[UUID, str] = field(default_factory=dict)
     """application token id -> application name"""
+    sessions: dict[UUID, UUID] = field(default_factory=dict)
+    """console session id -> user id"""
 
     def apply(self, event: Any) -> None:
         if isinstance(event, User.Registered):
             self.users[event.originator_id] = event.username
         elif isinstance(event, User.ApplicationTokenCreated):
             self.tokens[event.token_id] = event.application
+        elif isinstance(event, Session.Started):
+            self.sessions[event.originator_id] = event.user_id
+        elif isinstance(event, Session.Ended):
+            self.sessions.pop(event.originator_id, None)
         elif isinstance(event, Team.Created):
             self.teams[event.originator_id] = (event.name, event.kind)
         elif isinstance(event, Namespace.Created):
@@ -303,6 +311,26 @@ def _rules(e: AccessRulesRecord.Recorded | AccessRulesRecord.Changed, d: Directo
                            "delete_contributors": e.delete_contributors}}
 
 
+def _switches(e: SwitchesRecord.Recorded | SwitchesRecord.Changed, d: Directory) -> Fields:
+    values = ", ".join(f"{k.replace('_', ' ')} {'on' if v else 'off'}"
+                       for k, v in sorted(e.switches.items()))
+    return {"type": "configuration.change", "trackable": REGISTRY, "item": "user permissions",
+            "sentence": f"{e.actor} set the user permissions: {values}",
+            "parameters": {"user_permission": dict(e.switches)}}
+
+
+def _session(e: Session.Started | Session.Ended, d: Directory) -> Fields:
+    user_id = e.user_id if isinstance(e, Session.Started) else d.sessions[e.originator_id]
+    user = d.user(user_id)
+    if isinstance(e, Session.Started):
+        key, text, params = "user.login", f"{user} signed in to the console", {}
+    else:
+        key, text = "user.logout", f"{user}'s console session ended ({e.reason})"
+        params = {"reason": e.reason}
+    return {"type": key, "trackable": USER, "item": user, "owner_id": str(user_id),
+            "recipient": user, "sentence": text, "parameters": params}
+
+
 # -- the audit trail ----------------------------------------------------------------------------
 
 def _decision(e: TokenRequestDecided, d: Directory) -> Fields:
@@ -361,5 +389,9 @@ _DESCRIBERS: dict[type[Any], Any] = {
     Registry.Updated: _registry,
     AccessRulesRecord.Recorded: _rules,
     AccessRulesRecord.Changed: _rules,
+    SwitchesRecord.Recorded: _switches,
+    SwitchesRecord.Changed: _switches,
+    Session.Started: _session,
+    Session.Ended: _session,
     TokenRequestDecided: _decision,
 }

@@ -15,6 +15,7 @@ from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
 from domain.decisions import TokenRequestDecided
 from domain.events import Created
+from domain.management_policy import Switches
 from domain.values import Role, Visibility
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
@@ -77,6 +78,9 @@ def test_every_change_reads_as_a_sentence(logs: Logs) -> None:
         store.change_visibility(ns.id, Visibility.PUBLIC)
         store.grant_auditor(bob.id)
         store.disable_user(bob.id)
+        store.record_switches(Switches(create_team=False))
+        session = store.start_session(alice.id, "a hash")
+        store.end_sessions([session], "signed out")
         store.update_team(team.id, name="frontend")
         store.update_namespace(ns.id, name="front")
         store.delete_namespace(ns.id)
@@ -95,6 +99,10 @@ def test_every_change_reads_as_a_sentence(logs: Logs) -> None:
     assert "alice made bob an auditor" in sentences
     assert "alice disabled bob" in sentences
     assert "alice renamed team web to frontend" in sentences
+    assert "alice signed in to the console" in sentences
+    assert ("alice set the user permissions: change visibility on, create namespace on,"
+            " create team off, manage namespace on, manage team on") in sentences
+    assert "alice's console session ended (signed out)" in sentences
     assert "alice renamed namespace webns to front" in sentences
     assert "alice deleted namespace front" in sentences
     assert "alice registered registry main (registry.test:5000)" in sentences

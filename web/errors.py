@@ -25,6 +25,8 @@ def error_body(message: str, *, field: str | None = None, code: str | None = Non
     Distribution-style `errors` list Docker clients print."""
     text = f"{field} {message}" if field else message
     body: dict[str, object] = {"message": {field: [message]} if field else message}
+    if field:
+        body["field"] = field  # the offending input, for clients that do not parse `message`
     body["errors"] = [{"code": code or "ERROR", "message": text}]
     return body
 

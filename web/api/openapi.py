@@ -45,6 +45,7 @@ SCHEMAS: dict[str, Schema] = {
         "properties": {
             "message": {"anyOf": [STRING, {"type": "object", "additionalProperties": {
                 "type": "array", "items": STRING}}]},
+            "field": {"type": "string", "description": "the input at fault, when one is"},
             "errors": {"type": "array", "items": _object(
                 {"code": STRING, "message": STRING})},
         }},

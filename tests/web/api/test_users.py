@@ -27,7 +27,9 @@ async def test_admin_lists_shows_creates_updates_and_deletes_users(api: Api) -> 
     assert carol["id"] == 6 and carol["display_name"] == "Carol" and not carol["admin"]
     again = await api.call("POST", "/api/v1/users", json=body)
     assert again.status == 409
-    assert (await again.json())["message"] == {"username": ["has already been taken"]}
+    refused = await again.json()
+    assert refused["message"] == {"username": ["has already been taken"]}
+    assert refused["field"] == "username"
     # Update the email; the old one is free again.
     updated = await api.ok("PUT", "/api/v1/users/6",
                            json={"user": {"email": "c@example.org"}})

@@ -320,6 +320,19 @@ PATHS.update({
                                      "schema": {"enum": ["json", "csv", "jsonl", "ocsf"]}}])},
 })
 
+# The activity feed (web.api.activities): JSON pages, or CSV / JSON Lines / OCSF exports.
+_ACTIVITIES = _op(
+    "The activity feed the caller may see (admins and auditors: all), newest first", 200,
+    {"anyOf": [_object({"activities": {"type": "array", "items": {"type": "object"}},
+                        "next_cursor": _nullable(STRING)}),
+               {"type": "array", "items": {"type": "object"}, "description": "format=ocsf"}]},
+    params=[{"name": n, "in": "query", "schema": STRING} for n in (
+        "actor", "team", "namespace", "repository", "type", "since", "until", "limit",
+        "cursor", "format")])
+_ACTIVITIES["responses"]["200"]["content"].update({
+    "text/csv": {"schema": STRING}, "application/x-ndjson": {"schema": STRING}})
+PATHS["/api/v1/activities"] = {"get": _ACTIVITIES}
+
 
 def openapi_document() -> Schema:
     return {

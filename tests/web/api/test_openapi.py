@@ -27,3 +27,9 @@ async def test_every_api_route_is_documented(api: Api) -> None:
         if operation_for(route.method, probe) is None:
             missing.append(f"{route.method} {path}")
     assert not missing, f"document these routes in web/api/openapi.py PATHS: {missing}"
+
+
+async def test_every_export_format_of_the_feed_matches_the_document(api: Api) -> None:
+    for fmt in ("json", "csv", "jsonl", "ocsf"):
+        response = await api.call("GET", f"/api/v1/activities?format={fmt}")  # checks it
+        assert response.status == 200, fmt

@@ -17,10 +17,15 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import DomainError, InvalidInputError, LastOwnerError, NotFoundError
 from domain.events import Created, Event
-from domain.management_policy import Switches, may_change_member_role, member_role
+from domain.management_policy import (
+    Switches,
+    UnprocessableError,
+    may_change_member_role,
+    member_role,
+)
 from domain.names import NameClaim, check_email, check_namespace_name
 from domain.namespaces import Namespace
-from domain.registries import REGISTRY_ID, Registry
+from domain.registries import ADMINS_TEAM_ID, REGISTRY_ID, Registry
 from domain.teams import Team
 from domain.users import User
 from domain.values import NamespaceKind, Role, TeamKind, Visibility
@@ -49,6 +54,28 @@ class SwitchesRecord(Aggregate):
 
     def __init__(self) -> None:
         self.switches: dict[str, bool] = {}
+
+
+ADMIN_GUARD_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/admin-guard")
+
+
+class AdminGuard(Aggregate):
+    """Serialises disabling admins: each such command records here, so two admins disabling
+    each other at once conflict on this aggregate and the second re-checks (F7: never the last
+    enabled admin)."""
+
+    class Started(Created):
+        pass
+
+    class AdminDisabled(Event):
+        user_id: UUID
+
+    @classmethod
+    def start(cls) -> AdminGuard:
+        return cls._create(cls.Started, id=ADMIN_GUARD_ID)
+
+    def admin_disabled(self, user_id: UUID) -> None:
+        self.trigger_event(self.AdminDisabled, user_id=user_id)
 
 
 def _switch_values(switches: Switches) -> dict[str, bool]:
@@ -156,6 +183,34 @@ class ManagementCommands:
                 aggregates.extend(self._release("namespace", ns.name, ns.id))
             user.delete()
             return aggregates
+
+        self._run(command)
+
+    def set_user_enabled(self, user_id: UUID, enabled: bool) -> None:
+        """Enable or disable an account; never the last enabled admin (F7), even when two
+        admins disable each other at the same time."""
+
+        def command() -> list[Aggregate]:
+            user = self._live_user(user_id)
+            if enabled:
+                user.enable()
+                return [user]
+            if not (user.admin and user.enabled):
+                user.disable()
+                return [user]
+            admins = self._get(Team, ADMINS_TEAM_ID)
+            others = [self._get(User, UUID(member)) for member in admins.members
+                      if UUID(member) != user_id]
+            if not any(o.admin and o.enabled and not o.deleted for o in others):
+                raise UnprocessableError("Cannot disable the last enabled admin",
+                                         field="enabled")
+            try:
+                guard = self._get(AdminGuard, ADMIN_GUARD_ID)
+            except NotFoundError:
+                guard = AdminGuard.start()
+            guard.admin_disabled(user_id)
+            user.disable()
+            return [user, guard]
 
         self._run(command)
 

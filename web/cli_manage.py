@@ -207,18 +207,13 @@ def _revoke_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _disable(args: argparse.Namespace, settings: Settings) -> int:
-    with _session(settings) as s:
-        user = s.user(args.username)
-        others = [u for u in s.index.users.values() if u.admin and u.enabled and u.id != user.id]
-        if user.admin and user.enabled and not others:
-            from domain.management_policy import UnprocessableError
-
-            raise UnprocessableError("Cannot disable the last enabled admin", field="username")
-    return _user_change(args, settings, Wharfinger.disable_user, "disabled")
+    return _user_change(args, settings, lambda store, uid: store.set_user_enabled(uid, False),
+                        "disabled")
 
 
 def _enable(args: argparse.Namespace, settings: Settings) -> int:
-    return _user_change(args, settings, Wharfinger.enable_user, "enabled")
+    return _user_change(args, settings, lambda store, uid: store.set_user_enabled(uid, True),
+                        "enabled")
 
 
 def _user_list(args: argparse.Namespace, settings: Settings) -> int:

@@ -152,8 +152,8 @@ async def toggle_enabled(request: web.Request) -> web.Response:
         u.admin and u.enabled and u.id != user.id for u in services.index.users.values())
     may_set_enabled(actor.principal(), user.id, enable=enable,
                     target_is_last_enabled_admin=last_admin)
-    command = services.store.enable_user if enable else services.store.disable_user
-    await services.execute(lambda: command(user.id), actor=actor.username)
+    await services.execute(lambda: services.store.set_user_enabled(user.id, enable),
+                           actor=actor.username)
     return web.json_response(user_json(services, services.index.users[user.id]))
 
 

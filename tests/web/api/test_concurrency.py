@@ -65,3 +65,14 @@ async def test_demoting_the_last_owner_from_two_sides(api: Api) -> None:
         # Restore two owners for the next round.
         other = 3 if owners == [2] else 2
         await api.ok("PUT", f"/api/v1/teams/{team}/members/{other}", json={"role": "owner"})
+
+
+async def test_two_admins_disabling_each_other(api: Api) -> None:
+    """F7: never the last enabled admin, even when two admins disable each other at once."""
+    await api.ok("PUT", "/api/v1/users/5/toggle_admin")
+    got = await statuses(api.call("PUT", "/api/v1/users/5/toggle_enabled", who="admin"),
+                         api.call("PUT", "/api/v1/users/1/toggle_enabled", who="outsider"))
+    # The loser hit the guard (422), or was already disabled when it authenticated (401).
+    assert got[0] == 200 and got[1] in (401, 422), got
+    index = api.client.app[SERVICES].index
+    assert sum(1 for u in index.users.values() if u.admin and u.enabled) == 1

@@ -308,17 +308,6 @@ PATHS.update({
         "The checkpoints' verifier key (C2SP note verifier key)", 200, _ANSWER, auth=False)},
 })
 
-_ACTIVITY_FILTERS = [{"name": n, "in": "query", "schema": STRING} for n in (
-    "actor", "team", "namespace", "repository", "type", "since", "until", "limit", "cursor")]
-PATHS.update({
-    # The activity feed (web.api.activities); format=csv|jsonl|ocsf stream exports.
-    "/api/v1/activities": {"get": _op(
-        "The activity feed the caller may see, newest first, by cursor", 200,
-        _object({"activities": {"type": "array", "items": {"type": "object"}},
-                 "next_cursor": _nullable(STRING)}), errors=(400, 404),
-        params=[*_ACTIVITY_FILTERS, {"name": "format", "in": "query",
-                                     "schema": {"enum": ["json", "csv", "jsonl", "ocsf"]}}])},
-})
 
 # The activity feed (web.api.activities): JSON pages, or CSV / JSON Lines / OCSF exports.
 _ACTIVITIES = _op(
@@ -326,9 +315,11 @@ _ACTIVITIES = _op(
     {"anyOf": [_object({"activities": {"type": "array", "items": {"type": "object"}},
                         "next_cursor": _nullable(STRING)}),
                {"type": "array", "items": {"type": "object"}, "description": "format=ocsf"}]},
-    params=[{"name": n, "in": "query", "schema": STRING} for n in (
+    errors=(400, 404),
+    params=[*({"name": n, "in": "query", "schema": STRING} for n in (
         "actor", "team", "namespace", "repository", "type", "since", "until", "limit",
-        "cursor", "format")])
+        "cursor")), {"name": "format", "in": "query",
+                     "schema": {"enum": ["json", "csv", "jsonl", "ocsf"]}}])
 _ACTIVITIES["responses"]["200"]["content"].update({
     "text/csv": {"schema": STRING}, "application/x-ndjson": {"schema": STRING}})
 PATHS["/api/v1/activities"] = {"get": _ACTIVITIES}

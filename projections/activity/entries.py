@@ -22,7 +22,7 @@ from domain.decisions import ISSUED, TokenRequestDecided
 from domain.management import SwitchesRecord
 from domain.names import NameClaim
 from domain.namespaces import Namespace
-from domain.registries import Registry
+from domain.registries import GLOBAL_NAMESPACE_NAME, Registry
 from domain.sessions import Session
 from domain.teams import Team
 from domain.users import User
@@ -99,9 +99,14 @@ class Directory:
     """application token id -> application name"""
     sessions: dict[UUID, UUID] = field(default_factory=dict)
     """console session id -> user id"""
+    repositories: dict[UUID, tuple[str, UUID | None]] = field(default_factory=dict)
+    """repository id -> (full name, namespace id)"""
 
     def apply(self, event: Any) -> None:
-        if isinstance(event, User.Registered):
+        if type(event).__qualname__ == "Repository.Created":
+            self.repositories[event.originator_id] = (
+                str(getattr(event, "full_name", "")), getattr(event, "namespace_id", None))
+        elif isinstance(event, User.Registered):
             self.users[event.originator_id] = event.username
         elif isinstance(event, User.ApplicationTokenCreated):
             self.tokens[event.token_id] = event.application
@@ -135,6 +140,8 @@ class Directory:
 
 IGNORED_AGGREGATES: tuple[type[Any], ...] = (NameClaim, Bootstrap)
 """Bookkeeping with nothing to tell a person (a name claimed alongside its owner)."""
+IGNORED_NAMES = ("NotificationReceipt.",)
+"""The same, for events matched by name (a registry notification's receipt)."""
 
 
 def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | None:
@@ -142,12 +149,12 @@ def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | Non
     or oddly shaped event: that becomes a generic entry."""
     event = logged.event
     if any(type(event).__qualname__.startswith(f"{cls.__qualname__}.")
-           for cls in IGNORED_AGGREGATES):
+           for cls in IGNORED_AGGREGATES) or type(event).__qualname__.startswith(IGNORED_NAMES):
         return None
     base: dict[str, Any] = {"log": log, "position": logged.position,
             "occurred_us": micros(event.timestamp),
             "actor": str(getattr(event, "actor", "") or "system")}
-    describer = _DESCRIBERS.get(type(event))
+    describer = _DESCRIBERS.get(type(event)) or _BY_NAME.get(type(event).__qualname__)
     try:
         if describer is not None:
             return Entry(**base, **describer(event, directory))
@@ -348,6 +355,67 @@ def _decision(e: TokenRequestDecided, d: Directory) -> Fields:
     return {"type": "token.issue", "trackable": TOKEN, "item": e.jti, "owner_id": e.subject_id,
             "recipient": who, "parameters": params,
             "sentence": f"{who} was issued a token for {e.service}{where} granting {granted}"}
+
+
+# -- repositories, tags and pulls (the registry's events), matched by class name --------------
+# Matched by name rather than imported so the feed keeps working, field by field, while that
+# model evolves; an event whose fields do not fit falls back to the generic entry.
+
+GLOBAL_NAMESPACE = GLOBAL_NAMESPACE_NAME
+
+
+def _repo(e: Any, d: Directory) -> Fields:
+    full, ns_id = d.repositories.get(e.originator_id, ("", None))
+    ns_id = getattr(e, "namespace_id", None) or ns_id
+    full = str(getattr(e, "full_name", "") or full)
+    ns_name = d.namespaces[ns_id][0] if ns_id in d.namespaces else (
+        full.partition("/")[0] if "/" in full else GLOBAL_NAMESPACE)
+    return {"trackable": REPOSITORY, "item": full, "repository": full,
+            "namespace_id": str(ns_id or ""), "namespace_name": ns_name}
+
+
+def _repo_event(key: str, verb: str) -> Any:
+    def describe_repo(e: Any, d: Directory) -> Fields:
+        f = _repo(e, d)
+        tag, digest = getattr(e, "tag", ""), getattr(e, "digest", "")
+        what = f"{f['item']}:{tag}" if tag else f"{f['item']}@{digest[:19]}" if digest \
+            else f["item"]
+        params = {k: getattr(e, k) for k in ("tag", "digest", "tags", "via", "client_addr")
+                  if hasattr(e, k)}
+        return {**f, "type": key, "recipient": tag, "sentence": f"{e.actor} {verb} {what}",
+                "parameters": params}
+    return describe_repo
+
+
+def _fact_on_repo(key: str, verb: str) -> Any:
+    def describe_fact(e: Any, d: Directory) -> Fields:
+        full = str(e.repository)
+        ns_name = full.partition("/")[0] if "/" in full else GLOBAL_NAMESPACE
+        tag, digest = getattr(e, "tag", ""), str(getattr(e, "digest", ""))
+        what = f"{full}:{tag}" if tag else f"{full}@{digest[:19]}"
+        source = getattr(e, "from_repository", "")
+        where = f" from {e.client_addr}" if getattr(e, "client_addr", "") else ""
+        return {"type": key, "trackable": REPOSITORY, "item": full, "repository": full,
+                "namespace_name": ns_name, "recipient": tag,
+                "sentence": f"{e.actor} {verb} {what}{f' from {source}' if source else ''}"
+                            f"{where}",
+                "parameters": {k: getattr(e, k) for k in (
+                    "tag", "digest", "from_repository", "client_addr", "user_agent")
+                    if hasattr(e, k)}}
+    return describe_fact
+
+
+_BY_NAME: dict[str, Any] = {
+    "Repository.Created": _repo_event("repository.create", "created repository"),
+    "Repository.TagPushed": _repo_event("repository.push", "pushed"),
+    "Repository.ManifestPushed": _repo_event("repository.push", "pushed"),
+    "Repository.TagDiscovered": _repo_event("repository.push", "found"),
+    "Repository.TagDeleted": _repo_event("repository.delete", "deleted"),
+    "Repository.ManifestDeleted": _repo_event("repository.delete", "deleted"),
+    "Repository.TagNoLongerPresent": _repo_event("repository.delete", "no longer found"),
+    "ManifestPulled": _fact_on_repo("repository.pull", "pulled"),
+    "BlobMounted": _fact_on_repo("repository.mount", "mounted a blob into"),
+}
 
 
 _DESCRIBERS: dict[type[Any], Any] = {

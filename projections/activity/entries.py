@@ -19,7 +19,7 @@ from uuid import UUID
 from domain.access_rules import AccessRulesRecord
 from domain.application import Bootstrap
 from domain.decisions import ISSUED, TokenRequestDecided
-from domain.management import SwitchesRecord
+from domain.management import AdminGuard, SwitchesRecord
 from domain.names import NameClaim
 from domain.namespaces import Namespace
 from domain.registries import GLOBAL_NAMESPACE_NAME, Registry
@@ -138,8 +138,9 @@ class Directory:
         return self.teams.get(team_id, (f"team {team_id}", ""))[0]
 
 
-IGNORED_AGGREGATES: tuple[type[Any], ...] = (NameClaim, Bootstrap)
-"""Bookkeeping with nothing to tell a person (a name claimed alongside its owner)."""
+IGNORED_AGGREGATES: tuple[type[Any], ...] = (NameClaim, Bootstrap, AdminGuard)
+"""Bookkeeping with nothing to tell a person (a name claimed alongside its owner, the guard
+that serialises disabling admins: the user's own Disabled event tells it)."""
 IGNORED_NAMES = ("NotificationReceipt.",)
 """The same, for events matched by name (a registry notification's receipt)."""
 

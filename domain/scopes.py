@@ -8,6 +8,7 @@ parse but name unknown types or actions are simply not granted.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -41,7 +42,10 @@ class ScopeError(InvalidInputError):
         super().__init__(message, field="scope")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_scope(text: str) -> Scope:
+    """One `type:name:actions` scope. Cached: clients ask for the same few scopes over and over,
+    and a `Scope` is immutable; errors are raised, never cached."""
     if len(text) > MAX_SCOPE_LENGTH:
         raise ScopeError(f"is longer than {MAX_SCOPE_LENGTH} characters")
     first, last = text.find(":"), text.rfind(":")

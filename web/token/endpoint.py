@@ -8,6 +8,7 @@ in-memory projection; only a password check leaves the event loop (argon2 in the
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from datetime import UTC, datetime
@@ -154,12 +155,18 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
         "token": token,
         "access_token": token,
         "expires_in": lifetime,
-        "issued_at": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "issued_at": _issued_at(now),
     }
     if refresh and auth is not None:
         body["refresh_token"] = services.refresh_tokens.issue(
             auth.user.id, auth.user.credentials_version, service)
     return body, granted
+
+
+@functools.lru_cache(maxsize=4)
+def _issued_at(now: int) -> str:
+    # Formatting a datetime was 2% of a token request; `now` changes once a second.
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _one(values: list[str], name: str) -> str:

@@ -13,13 +13,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import memory, rebuild, time_travel, token_endpoint, two_nodes
+from bench import feed, memory, rebuild, time_travel, token_endpoint, two_nodes
 from bench.common import ROOT, Row, machine, median, print_table, row, write_json
 from bench.stores import location
 
 
-def time_travel_rows(events: int = 1_000_000, runs: int = 30) -> list[Row]:
-    """bench/time_travel.py (issue 5's benchmark) as rows: SQLite, its full replay as baseline."""
+def time_travel_rows(events: int = 100_000, runs: int = 15) -> list[Row]:
+    """bench/time_travel.py (issue 5's benchmark) as rows: SQLite, its full replay as baseline.
+
+    100k events, not the target's 1M: building 1M events through its per-batch saves and fold
+    checkpoints takes far longer than the whole 15-minute budget on this machine; run
+    `python -m bench.time_travel --events 1000000` on its own for the 1M figure."""
     with location("sqlite") as where:
         samples = time_travel.run(where, events, runs)
     return [row("time travel", f"permissions of a user at a random T, {events:,} events, sqlite",
@@ -34,6 +38,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "token": (token_endpoint.main, lambda: token_endpoint.main(runs=1, seconds=3,
                                                                open_loop_seconds=3)),
     "rebuild": (rebuild.main, lambda: rebuild.main(events=20_000, runs=1)),
+    "feed": (feed.main, lambda: feed.main(events=10_000, pages=15)),
     "memory": (memory.main, lambda: memory.main(10_000, 1_000, 5_000)),
     "two_nodes": (two_nodes.main, lambda: two_nodes.main(changes=10)),
     "time_travel": (time_travel_rows, lambda: time_travel_rows(events=20_000, runs=5)),

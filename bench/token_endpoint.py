@@ -135,6 +135,10 @@ def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[R
                 base.append(wrk(bare_url, scenario, seconds, work))
             rps = median(s.rps for s in ours)
             half = open_loop(port, scenario, rps / 2, open_loop_seconds)
+            # The same rate against the bare server: what the machine and the Python load
+            # generator add to every latency, whatever the server does.
+            bare_half = (open_loop(bare_port, scenario, rps / 2, open_loop_seconds)
+                         if scenario.connections > 4 else None)
             baseline, baseline_name = median(s.rps for s in base), "bare aiohttp+pyjwt"
             if scenario.target.startswith("rate"):
                 # Its target is relative to application-token Basic, measured just before.
@@ -149,6 +153,7 @@ def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[R
                 baseline_p99_ms=round(median(s.p99_ms for s in base), 2),
                 half_rate=round(rps / 2), half_rate_p50_ms=half["p50_ms"],
                 half_rate_p99_ms=half["p99_ms"],
+                bare_half_rate_p99_ms=bare_half["p99_ms"] if bare_half else None,
                 bare_req_per_s=round(median(s.rps for s in base))))
     finally:
         server.terminate()

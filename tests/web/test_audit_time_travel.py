@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -161,3 +162,18 @@ async def test_explain_a_token_from_its_decision_record(client: TestClient, worl
     assert webns["repository"] == "webns/app"
     assert webns["actions"]["push"] == {"allowed": True, "reason": "team contributor"}
     assert webns["grant"]["team"] == "web" and webns["grant"]["role"] == "contributor"
+
+
+async def test_explain_a_real_token_by_its_jti(client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    """End to end: a token from /v2/token, explained from the record the endpoint wrote."""
+    response = await client.get("/v2/token", params={
+        "service": SERVICE, "scope": "repository:webns/app:pull,push"},
+        headers=world.basic("contributor"))
+    assert response.status == 200
+    claims = jwt.decode((await response.json())["token"], options={"verify_signature": False})
+    answer = await (await client.get(f"/api/v1/audit/tokens/{claims['jti']}",
+                                     headers=admin(world))).json()
+    assert answer["record"]["type"] == "TokenRequestDecided"
+    assert answer["subject"] == "contributor"
+    [webns] = answer["recomputed"]
+    assert webns["actions"]["push"] == {"allowed": True, "reason": "team contributor"}

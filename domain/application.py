@@ -39,6 +39,7 @@ from domain.registries import (
     Registry,
 )
 from domain.sessions import SessionCommands
+from domain.social import SocialCommands
 from domain.teams import Team
 from domain.users import User
 from domain.values import AccessRules, NamespaceKind, Role, TeamKind, Visibility
@@ -61,7 +62,8 @@ class Bootstrap(Aggregate):
         return cls._create(cls.Claimed, id=BOOTSTRAP_ID)
 
 
-class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, Application[UUID]):
+class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCommands,
+                 Application[UUID]):
     name = "wharfinger"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

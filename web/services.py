@@ -27,6 +27,7 @@ from projections.fold import Fold, fan_out
 from projections.follower import LogFollower
 from projections.permissions import PermissionIndex
 from projections.sessions import SessionIndex
+from projections.social import Social
 from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
@@ -67,6 +68,8 @@ class Services:
     """Integer API ids and names of users, teams, namespaces (projections.directory)."""
     sessions: SessionIndex = field(default_factory=SessionIndex)
     """Open console sessions (projections.sessions)."""
+    social: Social = field(default_factory=Social)
+    """Stars and comments on repositories (projections.social)."""
 
     async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
         """Run a command in the pool and return once this node's projection reflects it."""
@@ -133,8 +136,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         index = PermissionIndex()
         directory = Directory()
         # Every in-memory read model this node serves; one follower keeps them all current.
-        sessions = SessionIndex()
-        folds: list[Fold] = [index, directory, sessions]
+        sessions, social = SessionIndex(), Social()
+        folds: list[Fold] = [index, directory, sessions, social]
         opened = store
 
         async def read(position: int, limit: int) -> list[LoggedEvent]:
@@ -169,7 +172,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                        RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
                        audit_tools=tools, activity=activity, feed=feed,
                        decisions=GroupCommit(pool, audit.encode, audit.record_encoded),
-                       directory=directory, sessions=sessions)
+                       directory=directory, sessions=sessions, social=social)
     finally:
         for task in tasks:
             task.cancel()

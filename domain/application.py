@@ -38,6 +38,7 @@ from domain.registries import (
     REGISTRY_ID,
     Registry,
 )
+from domain.repositories import RepositoryCommands
 from domain.sessions import SessionCommands
 from domain.social import SocialCommands
 from domain.teams import Team
@@ -63,6 +64,7 @@ class Bootstrap(Aggregate):
 
 
 class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCommands,
+                 RepositoryCommands,
                  Application[UUID]):
     name = "wharfinger"
 

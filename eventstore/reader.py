@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -16,10 +17,11 @@ class LoggedEvent:
     event: Any
 
 
-def read_after(app: Application[UUID], position: int, limit: int = 1000) -> list[LoggedEvent]:
-    """Up to `limit` events after `position`, in log order. Blocking."""
+def read_after(app: Application[UUID], position: int, limit: int = 1000,
+               topics: Sequence[str] = ()) -> list[LoggedEvent]:
+    """Up to `limit` events after `position`, in log order (only `topics`, if given). Blocking."""
     notifications = app.recorder.select_notifications(
-        start=position, limit=limit, inclusive_of_start=False)
+        start=position, limit=limit, topics=topics, inclusive_of_start=False)
     to_event = app.mapper.to_domain_event
     return [LoggedEvent(n.id, to_event(n)) for n in notifications]
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from web import registry_events
 from web.api import (
     activities,
     audit,
@@ -17,6 +18,7 @@ from web.api import (
     teams,
     users,
 )
+from web.api import repositories as repository_api
 from web.appkeys import SERVICES, SETTINGS
 from web.errors import error_middleware
 from web.services import running_services
@@ -46,4 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(openapi.routes)
     app.add_routes(activities.routes)
     setup_console(app)
+    app.add_routes(registry_events.routes)
+    app.add_routes(repository_api.routes)
+    namespaces.repository_lister = repository_api.namespace_repositories
     return app

@@ -20,7 +20,7 @@ from domain.application import Wharfinger
 from domain.errors import DomainError
 from eventstore.location import StoreConfigError
 from eventstore.open import open_log
-from web import audit_cli, cli_feed, cli_manage
+from web import audit_cli, cli_feed, cli_manage, delete_cli, sync_cli
 from web.app import create_app
 from web.app_tokens import hash_token, new_token
 from web.passwords import check_new_password, hash_password
@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     audit_cli.register(sub)
     cli_manage.register(sub)
     cli_feed.register(sub)
+    sync_cli.register(sub)
+    delete_cli.register(sub)
     return parser
 
 

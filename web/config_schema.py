@@ -77,6 +77,8 @@ DEFAULTS: dict[str, object] = {
     "token.refresh_token_lifetime_days": 90,
     "token.max_staleness_seconds": 5,
     "registry.record_pulls.enabled": True,
+    # Registry integration (issue 3): seconds between reconcile rounds of the update strategies.
+    "background.sync.interval_seconds": 20,
     # Audit: time travel and tamper evidence (issue 5).
     "audit.fold_checkpoint_interval": 1000,
     "audit.checkpoint_interval_seconds": 300,
@@ -109,6 +111,7 @@ MINIMUM: dict[str, int] = {
     "email.smtp.port": 1,
     "audit.fold_checkpoint_interval": 1,
     "audit.checkpoint_interval_seconds": 1,
+    "background.sync.interval_seconds": 1,
 }
 
 SECRET_KEYS = frozenset({"ldap.authentication.password", "email.smtp.password"})

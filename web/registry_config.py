@@ -32,16 +32,21 @@ def registry_config_dict(*, realm: str, service: str, issuer: str, rootcertbundl
     return {
         "auth": {"token": {"realm": realm, "service": service, "issuer": issuer,
                            "rootcertbundle": str(bundle)}},
-        "notifications": {"endpoints": [{
-            "name": ENDPOINT_NAME,
-            "url": notification_url,
-            # Header values are lists in Distribution's config (§1.5).
-            "headers": {"Authorization": [f"Bearer {notification_secret}"]},
-            "timeout": "2s",
-            # After 5 straight failures the registry retries once a second, forever (§3.8).
-            "threshold": 5,
-            "backoff": "1s",
-        }]},
+        "notifications": {
+            # Manifest events then carry their config and layer descriptors, so a tag's size
+            # is the image's, not the manifest's (Distribution 2.8 leaves them out by default).
+            "events": {"includereferences": True},
+            "endpoints": [{
+                "name": ENDPOINT_NAME,
+                "url": notification_url,
+                # Header values are lists in Distribution's config (§1.5).
+                "headers": {"Authorization": [f"Bearer {notification_secret}"]},
+                "timeout": "2s",
+                # After 5 straight failures the registry retries once a second, forever (§3.8).
+                "threshold": 5,
+                "backoff": "1s",
+            }],
+        },
     }
 
 

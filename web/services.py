@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
 from domain.facts import Fact
 from domain.management_policy import Switches
+from domain.repositories import BlobMounted, ManifestPulled
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
@@ -26,12 +28,14 @@ from projections.directory import Directory
 from projections.fold import Fold, fan_out
 from projections.follower import LogFollower
 from projections.permissions import PermissionIndex
+from projections.repositories import RepositoryCatalog
 from projections.sessions import SessionIndex
 from projections.social import Social
 from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
 from web.group_commit import GroupCommit
+from web.registry_sync import background_sync
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
@@ -41,6 +45,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 EVENTS_LOG = "events"
+AUDIT_TOPICS = (get_topic(ManifestPulled), get_topic(BlobMounted))
+"""The audit-trail facts an in-memory read model needs; token decisions are skipped."""
 AUDIT_LOG = "audit"
 
 
@@ -70,6 +76,10 @@ class Services:
     """Open console sessions (projections.sessions)."""
     social: Social = field(default_factory=Social)
     """Stars and comments on repositories (projections.social)."""
+    catalog: RepositoryCatalog = field(default_factory=RepositoryCatalog)
+    """Repositories and tags (projections.repositories), fed by both logs."""
+    audit_follower: LogFollower | None = None
+    """Follows the audit trail for the facts read models need (pulls, from every node)."""
 
     async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
         """Run a command in the pool and return once this node's projection reflects it."""
@@ -135,10 +145,12 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                                               keys_dir / "notification.secret")
         index = PermissionIndex()
         directory = Directory()
+        catalog = RepositoryCatalog()
         # Every in-memory read model this node serves; one follower keeps them all current.
         sessions, social = SessionIndex(), Social()
-        folds: list[Fold] = [index, directory, sessions, social]
+        folds: list[Fold] = [index, directory, sessions, social, catalog]
         opened = store
+        opened_audit = audit
 
         async def read(position: int, limit: int) -> list[LoggedEvent]:
             return await pool.run(read_after, opened, position, limit)
@@ -149,6 +161,18 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
             max_staleness=float(settings["token.max_staleness_seconds"]))
         await follower.catch_up()
         tasks.append(asyncio.create_task(follower.run(), name="follow-log"))
+
+        async def read_audit(position: int, limit: int) -> list[LoggedEvent]:
+            return await pool.run(read_after, opened_audit, position, limit, AUDIT_TOPICS)
+
+        audit_follower = LogFollower(
+            read_audit, catalog.apply_audit,
+            poll_interval=0.5 if location.postgres is None else 2.0,
+            max_staleness=float(settings["token.max_staleness_seconds"]))
+        # The webhook applies the pulls it records at once; this follower brings in those
+        # recorded by other nodes.
+        await audit_follower.catch_up()
+        tasks.append(asyncio.create_task(audit_follower.run(), name="follow-audit"))
         if location.postgres is not None:
             from eventstore.listen import listen_for_appends
 
@@ -168,11 +192,14 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
             feed = feed_runner(settings, activity, store, audit)
             tasks.append(asyncio.create_task(feed.run(), name="activity-feed"))
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
+        tasks.append(asyncio.create_task(background_sync(
+            store, pool, signing_key, settings, on_change=follower.nudge), name="registry-sync"))
         yield Services(settings, pool, store, audit, index, follower, signing_key,
                        RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
                        audit_tools=tools, activity=activity, feed=feed,
                        decisions=GroupCommit(pool, audit.encode, audit.record_encoded),
-                       directory=directory, sessions=sessions, social=social)
+                       directory=directory, sessions=sessions, social=social,
+                       catalog=catalog, audit_follower=audit_follower)
     finally:
         for task in tasks:
             task.cancel()

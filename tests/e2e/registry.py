@@ -133,10 +133,12 @@ class RegistryProcess:
         include_references: bool = True,
         log_level: str = "info",
         startup_timeout: float = 10.0,
+        port: int | None = None,
     ) -> RegistryProcess:
         """Start a registry with its config, storage and log in workdir; return once it answers.
 
         `GET /v2/` must answer 401 with a Bearer challenge, which proves token auth is active.
+        `port` fixes the port (when the registry's address must be known before it starts).
         """
         binary = find_registry_binary()
         workdir.mkdir(parents=True, exist_ok=True)
@@ -145,11 +147,11 @@ class RegistryProcess:
         config_path = workdir / "config.yml"
         log_path = workdir / "registry.log"
         # free_port() can race with another process grabbing the port before the registry binds.
-        attempts = 3
+        attempts = 3 if port is None else 1
         for attempt in range(1, attempts + 1):
-            port = free_port()
+            chosen = port or free_port()
             config = registry_config(
-                port=port,
+                port=chosen,
                 storage_dir=storage_dir,
                 realm=realm,
                 service=service,
@@ -170,7 +172,7 @@ class RegistryProcess:
                     env={"PATH": CLEAN_PATH},
                     cwd=workdir,
                 )
-            registry = cls(process, port, workdir, config_path, log_path, storage_dir)
+            registry = cls(process, chosen, workdir, config_path, log_path, storage_dir)
             try:
                 registry._wait_ready(startup_timeout)
             except RegistryError:

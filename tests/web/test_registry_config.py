@@ -29,7 +29,7 @@ def test_the_fragment_is_what_distribution_expects() -> None:
         "realm": "http://127.0.0.1:5080/v2/token", "service": "127.0.0.1:5000",
         "issuer": "wharfinger.test", "rootcertbundle": "/var/lib/wharfinger/keys/token-signing.crt",
     }}
-    assert loaded["notifications"] == {"endpoints": [{
+    assert loaded["notifications"] == {"events": {"includereferences": True}, "endpoints": [{
         "name": "wharfinger",
         "url": "http://127.0.0.1:5080/v2/webhooks/events",
         "headers": {"Authorization": ["Bearer s3cr3t-_value"]},  # values are lists (§1.5)

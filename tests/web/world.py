@@ -30,7 +30,8 @@ class World:
         return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
 
 
-async def build_world(client: TestClient) -> World:  # type: ignore[type-arg]
+async def build_world(client: TestClient,  # type: ignore[type-arg]
+                      service: str = SERVICE) -> World:
     """admin; team `web` (owner, contributor, viewer) owning private `webns`, protected `prot`
     and public `pub`; `outsider` in no team; everyone has a personal namespace."""
     services = client.app[SERVICES]
@@ -44,7 +45,7 @@ async def build_world(client: TestClient) -> World:  # type: ignore[type-arg]
             token = new_token()
             store.create_application_token(user.id, "tests", hash_token(token))
             world.tokens[name], world.user_ids[name] = token, user.id
-        store.register_registry(name="main", hostname=SERVICE)
+        store.register_registry(name="main", hostname=service)
         team = store.create_team(name="web", owner_id=world.user_ids["owner"])
         world.team_id = team.id
         store.add_member(team.id, world.user_ids["contributor"], Role.CONTRIBUTOR)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from web.api.principal import current_user
 from web.appkeys import SERVICES
+from web.registry_health import registry_health
 
 routes = web.RouteTableDef()
 
@@ -19,12 +20,18 @@ async def ping(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/health")
 async def health(request: web.Request) -> web.Response:
-    """200 when this node follows its event log, 503 (fail closed) when it cannot."""
-    follower = request.app[SERVICES].follower
+    """200 when this node follows its event log, 503 (fail closed) when it cannot. The registry
+    components say whether the registry is reachable and when the last notification was
+    recorded; they do not change the status, so a registry outage does not take every
+    Wharfinger node out of a load balancer (tokens and the API still work without it)."""
+    services = request.app[SERVICES]
+    follower = services.follower
     current = follower.is_current()
     message = "event log is readable" if current else (
         follower.last_error or "event log not read recently")
-    body = {"database": {"msg": message, "success": current}}
+    body: dict[str, object] = {"database": {"msg": message, "success": current}}
+    components, _ = await registry_health(services)
+    body.update(components)
     return web.json_response(body, status=200 if current else 503)
 
 

@@ -78,8 +78,9 @@ SCHEMAS: dict[str, Schema] = {
         "use_ssl": BOOL, "created_at": TIME, "updated_at": TIME}),
     "Validation": _object({"valid": BOOL, "messages": {
         "type": "object", "additionalProperties": {"type": "array", "items": STRING}}}),
-    "Health": {"type": "object", "additionalProperties": _object(
-        {"msg": STRING, "success": BOOL})},
+    "Health": {"type": "object", "additionalProperties": {
+        "type": "object", "required": ["msg"],
+        "properties": {"msg": STRING, "success": BOOL}}},
     "Version": _object({"api-versions": {"type": "array", "items": STRING},
                         "git": _nullable({"type": "object"}), "version": STRING}),
     "Empty": {"type": "object", "maxProperties": 0},
@@ -323,6 +324,38 @@ _ACTIVITIES = _op(
 _ACTIVITIES["responses"]["200"]["content"].update({
     "text/csv": {"schema": STRING}, "application/x-ndjson": {"schema": STRING}})
 PATHS["/api/v1/activities"] = {"get": _ACTIVITIES}
+
+# Repositories and tags (web.api.repositories, issue 3): the registry read model and deletion.
+_TAG_ID = [_path_param(), _path_param("tag_id", "the tag's id")]
+_CONFIRM = [{"name": "confirm_siblings", "in": "query", "schema": {"type": "boolean"},
+             "description": "delete the other tags on the same digest too"}]
+_DELETED: Schema = {"type": "object"}
+SCHEMAS["Tag"] = {"type": "object", "required": ["id", "name", "digest"],
+                  "properties": {"id": INT, "name": STRING, "digest": STRING}}
+PATHS["/api/v1/namespaces/{id}/repositories"]["delete"] = _op(
+    "Delete every repository of a namespace through the registry", 200, _DELETED,
+    errors=(409, 422), params=ID)
+PATHS.update({
+    "/api/v1/repositories": {"get": _op("Repositories the user may pull", 200,
+                                        _list("Repository"))},
+    "/api/v1/repositories/{id}": {
+        "get": _op("Show a repository", 200, _ref("Repository"), params=ID),
+        "delete": _op("Delete a repository through the registry", 200, _DELETED,
+                      errors=(409, 422), params=ID)},
+    "/api/v1/repositories/{id}/tags": {"get": _op("A repository's tags", 200, _list("Tag"),
+                                                  params=ID)},
+    "/api/v1/repositories/{id}/tags/grouped": {"get": _op(
+        "A repository's tags grouped by digest, newest first", 200,
+        {"type": "array", "items": _list("Tag")}, params=ID)},
+    "/api/v1/repositories/{id}/tags/{tag_id}": {"get": _op("Show a tag", 200, _ref("Tag"),
+                                                           params=_TAG_ID)},
+    "/api/v1/tags": {"get": _op("Every tag (admins)", 200, _list("Tag"))},
+    "/api/v1/tags/{id}": {
+        "get": _op("Show a tag", 200, _ref("Tag"), params=ID),
+        "delete": _op("Delete a tag through the registry; 409 lists the sibling tags on its "
+                      "digest unless confirm_siblings=true", 200, _DELETED, errors=(409, 422),
+                      params=ID + _CONFIRM)},
+})
 
 
 def openapi_document() -> Schema:

@@ -1,0 +1,453 @@
+"""Repositories and tags: what the registry holds, recorded as facts the registry reported or
+Wharfinger observed (portus.md §1.5, §4; docker-token-auth.md §1.6, §3.8).
+
+A repository is an aggregate whose id derives from its full name, so a push that creates it and a
+concurrent one cannot create two. Each recorded registry notification also saves a
+`NotificationReceipt` whose id derives from the registry's event id: a notification delivered
+twice fails on the store's key the second time and is recorded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from domain import events
+from domain.actors import ANONYMOUS, acting_as
+from domain.errors import NameTakenError
+from domain.events import Event
+from domain.facts import Fact
+from domain.names import NAMESPACE_NAME, NameClaim, claim_id
+from domain.namespaces import Namespace
+from domain.notifications import RegistryNotice
+from domain.registries import ADMINS_TEAM_ID, GLOBAL_NAMESPACE_NAME, REGISTRY_ID
+from domain.values import NamespaceKind, Visibility
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Repository as EventRepository
+    from eventsourcing.persistence import ApplicationRecorder
+
+T = TypeVar("T")
+
+_ID_ROOT = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids")
+
+
+def repository_id(full_name: str) -> UUID:
+    return uuid5(_ID_ROOT, f"repository/{full_name}")
+
+
+def notice_id(event_id: str) -> UUID:
+    """The id of what a registry event records: the same event always maps to the same id."""
+    return uuid5(_ID_ROOT, f"registry-event/{event_id}")
+
+
+def split_repository(full_name: str) -> tuple[str, str]:
+    """`ns/a/b` → (`ns`, `a/b`); a name without `/` lives in the global namespace (§1.5)."""
+    ns, slash, rest = full_name.partition("/")
+    if not slash:
+        return GLOBAL_NAMESPACE_NAME, full_name
+    return ns, rest
+
+
+class Observed(Event):
+    """A change the registry reported (a notification) or Wharfinger made or observed."""
+
+    via: str
+    """`registry` (a notification), `wharfinger` (our own delete) or `sync` (reconcile)."""
+    event_id: str
+    request_id: str
+    client_addr: str
+    user_agent: str
+    registry_instance: str
+    occurred_at: str
+    """The registry's timestamp of the event ("" when Wharfinger observed it itself)."""
+
+
+class Repository(Aggregate):
+    class Created(events.Created):
+        namespace_id: UUID
+        namespace_name: str
+        name: str
+        full_name: str
+        origin: str
+
+        def apply(self, repo: Repository) -> None:
+            repo.namespace_id, repo.name, repo.full_name = (
+                self.namespace_id, self.name, self.full_name)
+
+    class TagPushed(Observed):
+        tag: str
+        digest: str
+        media_type: str
+        manifest_size: int
+        size: int
+        old_digest: str
+
+        def apply(self, repo: Repository) -> None:
+            repo.tags[self.tag] = self.digest
+            repo.manifests[self.digest] = self.media_type
+
+    class ManifestPushed(Observed):
+        """A push by digest, without a tag."""
+
+        digest: str
+        media_type: str
+        manifest_size: int
+        size: int
+
+        def apply(self, repo: Repository) -> None:
+            repo.manifests[self.digest] = self.media_type
+
+    class ManifestDeleted(Observed):
+        """A manifest was deleted, and with it every tag on its digest (Distribution 2.8)."""
+
+        digest: str
+        tags: list[str]
+
+        def apply(self, repo: Repository) -> None:
+            repo.manifests.pop(self.digest, None)
+            for tag in self.tags:
+                repo.tags.pop(tag, None)
+
+    class TagDeleted(Observed):
+        """A tag was deleted alone; its manifest stays (OCI distribution 1.1)."""
+
+        tag: str
+        digest: str
+
+        def apply(self, repo: Repository) -> None:
+            repo.tags.pop(self.tag, None)
+
+    class TagDiscovered(Observed):
+        """Reconcile found a tag the log did not know, or on another digest."""
+
+        tag: str
+        digest: str
+        media_type: str
+        old_digest: str
+
+        def apply(self, repo: Repository) -> None:
+            repo.tags[self.tag] = self.digest
+            repo.manifests[self.digest] = self.media_type
+
+    class TagNoLongerPresent(Observed):
+        """Reconcile found a tag the log knew missing from the registry."""
+
+        tag: str
+        digest: str
+
+        def apply(self, repo: Repository) -> None:
+            repo.tags.pop(self.tag, None)
+
+    def __init__(self) -> None:
+        self.namespace_id: UUID | None = None
+        self.name = ""
+        self.full_name = ""
+        self.tags: dict[str, str] = {}
+        """tag → digest"""
+        self.manifests: dict[str, str] = {}
+        """digest → media type, for every manifest known to be in the registry"""
+
+    @classmethod
+    def create(cls, *, namespace_id: UUID, namespace_name: str, full_name: str,
+               origin: str) -> Repository:
+        _, name = split_repository(full_name)
+        return cls._create(cls.Created, id=repository_id(full_name), namespace_id=namespace_id,
+                           namespace_name=namespace_name, name=name, full_name=full_name,
+                           origin=origin)
+
+    def tags_on(self, digest: str) -> list[str]:
+        return sorted(t for t, d in self.tags.items() if d == digest)
+
+    def push(self, notice: RegistryNotice) -> None:
+        context = _context(notice)
+        if notice.tag:
+            self.trigger_event(self.TagPushed, tag=notice.tag, digest=notice.digest,
+                               media_type=notice.media_type, manifest_size=notice.manifest_size,
+                               size=notice.image_size, old_digest=self.tags.get(notice.tag, ""),
+                               **context)
+        else:
+            self.trigger_event(self.ManifestPushed, digest=notice.digest,
+                               media_type=notice.media_type, manifest_size=notice.manifest_size,
+                               size=notice.image_size, **context)
+
+    def delete(self, notice: RegistryNotice) -> bool:
+        """Record a delete the registry reported; False when it removes nothing we know (the
+        tag event after a digest delete, or the echo of our own delete)."""
+        context = _context(notice)
+        if notice.digest:
+            return self.delete_manifest(notice.digest, context)
+        digest = self.tags.get(notice.tag)
+        if digest is None:
+            return False
+        self.trigger_event(self.TagDeleted, tag=notice.tag, digest=digest, **context)
+        return True
+
+    def delete_manifest(self, digest: str, context: dict[str, str]) -> bool:
+        tags = self.tags_on(digest)
+        if not tags and digest not in self.manifests:
+            return False
+        self.trigger_event(self.ManifestDeleted, digest=digest, tags=tags, **context)
+        return True
+
+    def delete_tag(self, tag: str, context: dict[str, str]) -> bool:
+        digest = self.tags.get(tag)
+        if digest is None:
+            return False
+        self.trigger_event(self.TagDeleted, tag=tag, digest=digest, **context)
+        return True
+
+    def observe(self, observed: dict[str, tuple[str, str]], *, remove_missing: bool) -> int:
+        """Record how the registry's tags (tag → (digest, media type)) differ from ours."""
+        context = own_context("sync")
+        changes = 0
+        for tag, (digest, media_type) in sorted(observed.items()):
+            old = self.tags.get(tag, "")
+            if old != digest:
+                self.trigger_event(self.TagDiscovered, tag=tag, digest=digest,
+                                   media_type=media_type, old_digest=old, **context)
+                changes += 1
+        if remove_missing:
+            for tag in sorted(set(self.tags) - set(observed)):
+                self.trigger_event(self.TagNoLongerPresent, tag=tag, digest=self.tags[tag],
+                                   **context)
+                changes += 1
+        return changes
+
+
+class NotificationReceipt(Aggregate):
+    """A registry event was recorded; its id derives from the registry's event id."""
+
+    class Received(events.Created):
+        event_id: str
+        action: str
+        repository: str
+
+    @classmethod
+    def receive(cls, notice: RegistryNotice) -> NotificationReceipt:
+        return cls._create(cls.Received, id=notice_id(notice.event_id), event_id=notice.event_id,
+                           action=notice.action, repository=notice.repository)
+
+
+class ManifestPulled(Fact):
+    """A manifest was pulled (an audit-trail fact; blob pulls are not recorded)."""
+
+    repository: str
+    tag: str
+    digest: str
+    media_type: str
+    event_id: str
+    request_id: str
+    client_addr: str
+    user_agent: str
+    registry_instance: str
+    occurred_at: str
+
+
+class BlobMounted(Fact):
+    """A blob was mounted from another repository (cross-repository mount)."""
+
+    repository: str
+    from_repository: str
+    digest: str
+    event_id: str
+    request_id: str
+    client_addr: str
+    user_agent: str
+    registry_instance: str
+    occurred_at: str
+
+
+def audit_fact(notice: RegistryNotice) -> Fact | None:
+    """The audit-trail fact of a pull or mount notice (None for blob pulls)."""
+    context: dict[str, Any] = _context(notice)
+    context.pop("via")
+    actor = notice.actor or ANONYMOUS
+    if notice.action == "pull" and notice.is_manifest:
+        return ManifestPulled.new(fact_id=notice_id(notice.event_id), actor=actor,
+                                  repository=notice.repository, tag=notice.tag,
+                                  digest=notice.digest, media_type=notice.media_type, **context)
+    if notice.action == "mount":
+        return BlobMounted.new(fact_id=notice_id(notice.event_id), actor=actor,
+                               repository=notice.repository,
+                               from_repository=notice.from_repository, digest=notice.digest,
+                               **context)
+    return None
+
+
+def _context(notice: RegistryNotice) -> dict[str, str]:
+    return {"via": "registry", "event_id": notice.event_id, "request_id": notice.request_id,
+            "client_addr": notice.client_addr, "user_agent": notice.user_agent,
+            "registry_instance": notice.instance_id, "occurred_at": notice.timestamp}
+
+
+def own_context(via: str) -> dict[str, str]:
+    return {"via": via, "event_id": "", "request_id": "", "client_addr": "", "user_agent": "",
+            "registry_instance": "", "occurred_at": ""}
+
+
+class RepositoryCommands:
+    """The commands on repositories; a mixin of `domain.application.Wharfinger`."""
+
+    if TYPE_CHECKING:
+        repository: EventRepository[UUID]
+
+        def _run(self, command: Callable[[], list[Aggregate]], *,
+                 return_recordings: bool = False) -> list[Any]: ...
+
+        def _get(self, cls: type[T], aggregate_id: UUID) -> T: ...
+
+        recorder: ApplicationRecorder
+
+    def record_notice(self, notice: RegistryNotice) -> str:
+        """Record a push or delete notice once: `recorded`, `duplicate` or `ignored`."""
+        outcome = ["ignored"]
+        receipt = notice_id(notice.event_id)
+
+        def command() -> list[Aggregate]:
+            if receipt in self.repository:
+                outcome[0] = "duplicate"
+                return []
+            changed = self._apply_notice(notice)
+            outcome[0] = "recorded" if changed else "ignored"
+            return [*changed, NotificationReceipt.receive(notice)] if changed else []
+
+        with acting_as(notice.actor or ANONYMOUS):
+            self._run_claiming(command)
+        return outcome[0]
+
+    def _apply_notice(self, notice: RegistryNotice) -> list[Aggregate]:
+        if notice.action == "push":
+            if not notice.is_manifest:
+                return []
+            located = self._locate(notice.repository, create=True)
+            if located is None:
+                return []
+            repo, created = located
+            repo.push(notice)
+            return [repo, *created]
+        if notice.action == "delete":
+            located = self._locate(notice.repository, create=False)
+            if located is None:
+                return []
+            repo, _ = located
+            return [repo] if repo.delete(notice) else []
+        return []
+
+    def _locate(self, full_name: str, *, create: bool
+                ) -> tuple[Repository, list[Aggregate]] | None:
+        """The repository named `full_name`, with the aggregates created to hold it: the
+        repository itself and, for an unknown namespace, the namespace (private, owned by the
+        admins team, origin `registry`) and its name claim. None when it cannot be placed."""
+        rid = repository_id(full_name)
+        if rid in self.repository:
+            return self._get(Repository, rid), []
+        if not create or REGISTRY_ID not in self.repository:
+            return None
+        ns_name, _ = split_repository(full_name)
+        created: list[Aggregate] = []
+        namespace = self._namespace_named(ns_name)
+        if namespace is None:
+            if ns_name == GLOBAL_NAMESPACE_NAME or not NAMESPACE_NAME.fullmatch(ns_name):
+                return None
+            namespace = Namespace.create(
+                name=ns_name, kind=NamespaceKind.TEAM, team_id=ADMINS_TEAM_ID,
+                visibility=Visibility.PRIVATE, origin="registry",
+                description="Created because the registry reported a push into it.")
+            created = [namespace, NameClaim.claim("namespace", ns_name, namespace.id)]
+        repo = Repository.create(namespace_id=namespace.id, namespace_name=namespace.name,
+                                 full_name=full_name, origin="registry")
+        return repo, [*created]
+
+    def _namespace_named(self, name: str) -> Namespace | None:
+        cid = claim_id("namespace", name)
+        if cid not in self.repository:
+            return None
+        claim = self._get(NameClaim, cid)
+        if claim.owner_id is None:
+            return None
+        return self._get(Namespace, claim.owner_id)
+
+    def _run_claiming(self, command: Callable[[], list[Aggregate]]) -> None:
+        # A namespace created by two concurrent pushes: the loser's claim fails; run again and
+        # find the winner's namespace.
+        for attempt in range(3):
+            try:
+                self._run(command)
+                return
+            except NameTakenError:
+                if attempt == 2:
+                    raise
+
+    # -- what Wharfinger itself does and observes ----------------------------------------------
+
+    def repository_state(self, full_name: str) -> tuple[int, dict[str, str]]:
+        """The version (0 if unknown) and tags (tag → digest) of a repository."""
+        rid = repository_id(full_name)
+        if rid not in self.repository:
+            return 0, {}
+        repo = self._get(Repository, rid)
+        return repo.version, dict(repo.tags)
+
+    def observe_repository(self, full_name: str, observed: dict[str, tuple[str, str]], *,
+                           expected_version: int, remove_missing: bool) -> int | None:
+        """Record drift between the registry's tags and ours; None if the repository changed
+        since `expected_version` was read (a notification arrived meanwhile: try next round)."""
+        recorded: list[int | None] = [0]
+
+        def command() -> list[Aggregate]:
+            rid = repository_id(full_name)
+            current = self._get(Repository, rid).version if rid in self.repository else 0
+            if current != expected_version:
+                recorded[0] = None
+                return []
+            if current == 0 and not observed:
+                return []
+            located = self._locate(full_name, create=True)
+            if located is None:
+                return []
+            repo, created = located
+            recorded[0] = repo.observe(observed, remove_missing=remove_missing)
+            return [repo, *created] if recorded[0] else []
+
+        self._run_claiming(command)
+        return recorded[0]
+
+    def record_own_deletion(self, full_name: str, *, digest: str = "", tag: str = "") -> list[str]:
+        """Record a delete Wharfinger made through the registry API: the manifest `digest` (with
+        every tag on it) or `tag` alone. Returns the tags removed; [] if the registry's echo
+        of this delete was recorded first (so the fact is recorded once)."""
+        removed: list[str] = []
+
+        def command() -> list[Aggregate]:
+            rid = repository_id(full_name)
+            if rid not in self.repository:
+                return []
+            repo = self._get(Repository, rid)
+            removed[:] = repo.tags_on(digest) if digest else [tag] if tag in repo.tags else []
+            context = own_context("wharfinger")
+            changed = (repo.delete_manifest(digest, context) if digest
+                       else repo.delete_tag(tag, context))
+            return [repo] if changed else []
+
+        self._run(command)
+        return removed
+
+    def repository_names(self) -> list[str]:
+        """Every repository ever recorded, in order of first appearance."""
+        topic = get_topic(Repository.Created)
+        names: list[str] = []
+        start: int | None = None
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=500, topics=[topic],
+                                                      inclusive_of_start=False)
+            if not page:
+                return names
+            for notification in page:
+                names.append(self._get(Repository, UUID(str(notification.originator_id)))
+                             .full_name)
+            start = page[-1].id

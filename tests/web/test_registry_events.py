@@ -1,0 +1,248 @@
+"""The registry notification endpoint and the repositories API, over HTTP, on both backends.
+
+Payloads are the real ones Distribution 2.8 sent (shared/reference/registry-events/events.jsonl),
+and events shaped like them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from eventsourcing.utils import get_topic
+
+from domain.namespaces import Namespace
+from domain.registries import ADMINS_TEAM_ID
+from domain.repositories import ManifestPulled, Repository, repository_id
+from tests.web.world import World
+from web.appkeys import SERVICES
+
+V1 = "application/vnd.docker.distribution.events.v1+json"
+OCI = "application/vnd.oci.image.manifest.v1+json"
+SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
+EVENTS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "registry-events"
+if not EVENTS.exists():  # the worktree's shared/ is beside the checkouts
+    EVENTS = Path("/work/shared/reference/registry-events")
+
+
+def digest(n: int) -> str:
+    return "sha256:" + f"{n:064x}"
+
+
+def event(action: str, repository: str, *, tag: str = "", dig: str = "", media_type: str = OCI,
+          actor: str = "owner", event_id: str | None = None, request_id: str = "r1",
+          size: int = 400) -> dict[str, Any]:
+    target: dict[str, Any] = {"repository": repository}
+    if dig:
+        target["digest"] = dig
+    if tag:
+        target["tag"] = tag
+    if action != "delete":
+        target.update(mediaType=media_type, size=size, length=size,
+                      references=[{"digest": digest(999), "mediaType": "x", "size": 100}])
+    return {"id": event_id or str(uuid.uuid4()), "timestamp": "2026-11-26T16:32:53.655Z",
+            "action": action, "target": target, "actor": {"name": actor} if actor else {},
+            "request": {"id": request_id, "addr": "10.0.0.7:4242", "host": "registry.test:5000",
+                        "method": "PUT", "useragent": "skopeo/1.9.3"},
+            "source": {"addr": "vm:5000", "instanceID": "instance-1"}}
+
+
+async def post(client: TestClient, body: Any, *, secret: str | None = None,  # type: ignore[type-arg]
+               content_type: str = V1) -> Any:
+    services = client.app[SERVICES]
+    token = services.notification_secret if secret is None else secret
+    data = io.BytesIO(body if isinstance(body, bytes) else json.dumps(body).encode())
+    return await client.post("/v2/webhooks/events", data=data, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": content_type})
+
+
+def repo_events(client: TestClient, full_name: str) -> list[Any]:  # type: ignore[type-arg]
+    store = client.app[SERVICES].store
+    return list(store.events.get(repository_id(full_name)))
+
+
+def api(world: World, who: str = "admin") -> dict[str, str]:
+    return {"Portus-Auth": f"{who}:{world.tokens[who]}"}
+
+
+async def test_the_real_2_8_payloads_are_recorded_once_each(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    lines = [json.loads(line) for line in (EVENTS / "events.jsonl").read_text().splitlines()]
+    for line in lines:
+        response = await post(client, line["body"],
+                              content_type=line["headers"]["Content-Type"])
+        assert response.status == 202, await response.text()
+    # Delivered again after a "restart": nothing new.
+    for line in lines:
+        response = await post(client, line["body"])
+        assert (await response.json())["recorded"] == 0
+
+    alice = repo_events(client, "alice/demo-179571083213573")
+    kinds = [type(e).__name__ for e in alice]
+    # One push with a tag, and one delete carrying the tag it removed; blobs are ignored.
+    assert kinds == ["Created", "TagPushed", "ManifestDeleted"]
+    pushed, deleted = alice[1], alice[2]
+    assert (pushed.tag, pushed.media_type, pushed.actor) == ("v1", OCI, "alice")
+    assert pushed.client_addr.startswith("127.0.0.1:")
+    assert pushed.user_agent == "skopeo/1.9.3"
+    assert pushed.registry_instance == "562609af-e092-4f5c-b0ad-8b4ddaccc882"
+    assert pushed.size > pushed.manifest_size  # config and layer sizes from references
+    assert deleted.tags == ["v1"]
+    assert deleted.digest == pushed.digest and deleted.actor == "alice"
+
+    # Pushes into namespaces nobody created made them: private, owned by the admins.
+    services = client.app[SERVICES]
+    ns_ids = [services.index.namespace_ids_by_name[n] for n in ("alice", "public")]
+    for ns_id in ns_ids:
+        ns = services.store.get_namespace(ns_id)
+        created = next(iter(services.store.events.get(ns_id)))
+        assert isinstance(created, Namespace.Created) and created.origin == "registry"
+        assert ns.team_id == ADMINS_TEAM_ID and ns.visibility.value == "private"
+
+    # Manifest pulls went to the audit trail (once each); blob pulls did not.
+    pulls = services.audit.recorder.select_notifications(
+        start=None, limit=100, topics=[get_topic(ManifestPulled)])
+    assert len(pulls) == 6
+
+    # The public repository is listed with its tag; the deleted one is not.
+    listed = await client.get("/api/v1/repositories", headers=api(world))
+    assert [r["full_name"] for r in await listed.json()] == ["public/demo-179571083213573"]
+
+
+async def test_push_appears_in_the_api_grouped_by_digest_with_author_and_pull_time(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    envelope = {"events": [
+        event("push", "webns/app", tag="v1", dig=digest(1), media_type=OCI),
+        event("push", "webns/app", tag="latest", dig=digest(1), media_type=OCI),
+        event("push", "webns/app", tag="v2", dig=digest(2), media_type=SCHEMA2,
+              actor="contributor"),
+        event("push", "webns/app", dig=digest(3), media_type=OCI),  # by digest, no tag
+    ]}
+    response = await post(client, envelope)
+    assert response.status == 202
+    assert (await response.json())["recorded"] == 4
+    listed = await (await client.get("/api/v1/repositories", headers=api(world, "viewer"))).json()
+    assert [(r["full_name"], r["tags_count"], r["destroyable"]) for r in listed] == [
+        ("webns/app", 3, False)]
+    rid = listed[0]["id"]
+    grouped = await (await client.get(f"/api/v1/repositories/{rid}/tags/grouped",
+                                      headers=api(world, "viewer"))).json()
+    assert [[t["name"] for t in group] for group in grouped] == [["v2"], ["latest", "v1"]]
+    v2 = grouped[0][0]
+    assert (v2["author"]["name"], v2["digest"], v2["media_type"], v2["size"]) == (
+        "contributor", digest(2), SCHEMA2, 500)
+    assert v2["last_pulled_at"] is None
+
+    # A pull of v2 sets its last pull time.
+    pull = event("pull", "webns/app", tag="v2", dig=digest(2), media_type=SCHEMA2)
+    assert (await post(client, {"events": [pull]})).status == 202
+    tags = await (await client.get(f"/api/v1/repositories/{rid}/tags",
+                                   headers=api(world, "viewer"))).json()
+    assert next(t for t in tags if t["name"] == "v2")["last_pulled_at"] is not None
+
+    # Outsiders do not see the private namespace's repository; admins list every tag.
+    assert await (await client.get("/api/v1/repositories",
+                                   headers=api(world, "outsider"))).json() == []
+    hidden = await client.get(f"/api/v1/repositories/{rid}", headers=api(world, "outsider"))
+    assert hidden.status == 403
+    all_tags = await (await client.get("/api/v1/tags", headers=api(world))).json()
+    assert sorted(t["name"] for t in all_tags) == ["latest", "v1", "v2"]
+    assert (await client.get("/api/v1/tags", headers=api(world, "owner"))).status == 403
+    assert (await client.get("/api/v1/repositories/999", headers=api(world))).status == 404
+    assert (await client.get("/api/v1/repositories/x", headers=api(world))).status == 404
+
+
+async def test_a_delete_pair_is_one_fact_with_every_tag_it_removed(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    await post(client, {"events": [
+        event("push", "pub/app", tag="v1", dig=digest(1)),
+        event("push", "pub/app", tag="stable", dig=digest(1)),
+        event("push", "pub/app", tag="v2", dig=digest(2))]})
+    # What Distribution 2.8 sends for one DELETE /v2/pub/app/manifests/<digest>.
+    pair = [event("delete", "pub/app", dig=digest(1), request_id="del", actor="owner"),
+            event("delete", "pub/app", tag="v1", request_id="del", actor="owner"),
+            event("delete", "pub/app", tag="stable", request_id="del", actor="owner")]
+    body = await (await post(client, {"events": pair})).json()
+    assert (body["recorded"], body["ignored"]) == (1, 2)
+    deletes = [e for e in repo_events(client, "pub/app")
+               if isinstance(e, Repository.ManifestDeleted)]
+    assert [(d.tags, d.actor) for d in deletes] == [(["stable", "v1"], "owner")]
+    # A tag deleted alone (OCI distribution 1.1: only the tag event) removes only that tag.
+    await post(client, {"events": [event("delete", "pub/app", tag="v2", request_id="t")]})
+    alone = [e for e in repo_events(client, "pub/app") if isinstance(e, Repository.TagDeleted)]
+    assert [(t.tag, t.digest) for t in alone] == [("v2", digest(2))]
+
+
+async def test_wrong_secret_bad_media_type_and_malformed_envelopes_record_nothing(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    good = {"events": [event("push", "webns/app", tag="v1", dig=digest(1))]}
+    for secret in ("wrong", ""):
+        response = await post(client, good, secret=secret)
+        assert response.status == 401
+        assert "secret" in (await response.json())["message"]
+    no_header = await client.post("/v2/webhooks/events", data=json.dumps(good),
+                                  headers={"Content-Type": V1})
+    assert no_header.status == 401
+    assert (await post(client, good, content_type="text/plain")).status == 415
+    for body in (b"{not json", b"", b"[1]", json.dumps({"events": "x"}).encode(),
+                 json.dumps({"events": [{"id": "x", "action": "irrelevant",
+                                         "target": {"repository": "a"}}]}).encode(),
+                 json.dumps({"events": [event("push", "webns/app", tag="v", dig=digest(1),
+                                              media_type="some")]}).encode()):
+        response = await post(client, body)
+        assert response.status == 400, body
+        assert (await response.json())["message"]
+    too_big = b'{"events": [' + b" " * (1024 * 1024 + 10) + b"]}"
+    assert (await post(client, too_big)).status == 413
+    assert repo_events(client, "webns/app") == []
+
+    # One bad event among good ones: the good ones are recorded, the bad one reported.
+    mixed = {"events": [event("push", "webns/app", tag="v1", dig=digest(1)), {"id": "nope"},
+                        event("push", "webns/app", tag="v2", dig=digest(2))]}
+    response = await post(client, mixed, content_type="application/json")
+    assert response.status == 202
+    body = await response.json()
+    assert body["recorded"] == 2 and len(body["rejected"]) == 1
+    # The v2 media type of the current docs is accepted too.
+    again = await post(client, mixed, content_type="application/vnd.docker.distribution"
+                       ".events.v2+json; charset=utf-8")
+    assert again.status == 202 and (await again.json())["duplicates"] == 2
+
+
+async def test_pull_recording_can_be_switched_off(
+        aiohttp_client: Any, tmp_path: Path, database_url: str | None) -> None:
+    from tests.conftest import make_settings
+    from tests.web.world import build_world
+    from web.app import create_app
+
+    settings = make_settings(tmp_path / "data", database_url,
+                             WHARFINGER_REGISTRY_RECORD_PULLS_ENABLED="false")
+    client = await aiohttp_client(create_app(settings))
+    await build_world(client)
+    pull = event("pull", "pub/app", tag="v1", dig=digest(1))
+    body = await (await post(client, {"events": [pull]})).json()
+    assert (body["recorded"], body["ignored"]) == (0, 1)
+    pulls = client.app[SERVICES].audit.recorder.select_notifications(
+        start=None, limit=10, topics=[get_topic(ManifestPulled)])
+    assert pulls == []
+
+
+async def test_health_says_when_the_registry_is_unreachable_and_when_notifications_arrived(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    # The world's registry (registry.test:5000) does not exist: the node is up (200), and the
+    # registry component says why the registry is not.
+    response = await client.get("/api/v1/health")
+    assert response.status == 200
+    body = await response.json()
+    assert body["database"]["success"] is True
+    assert body["registry"]["reachable"] is False and "registry.test" in body["registry"]["msg"]
+    assert body["notifications"]["last_received_at"] is None
+    assert "notifications" in body["notifications"]["msg"]
+    await post(client, {"events": [event("push", "pub/app", tag="v1", dig=digest(1))]})
+    body = await (await client.get("/api/v1/health")).json()
+    assert body["notifications"]["last_received_at"] is not None
+    assert body["notifications"]["seconds_ago"] <= 5

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import feed, memory, rebuild, time_travel, token_endpoint, two_nodes
+from bench import feed, memory, rebuild, time_travel, token_endpoint, two_nodes, webhook
 from bench.common import ROOT, Row, machine, median, print_table, row, write_json
 from bench.stores import location
 
@@ -46,6 +46,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "memory": (memory.main, lambda: memory.main(10_000, 1_000, 5_000)),
     "two_nodes": (two_nodes.main, lambda: two_nodes.main(changes=10)),
     "time_travel": (time_travel_rows, lambda: time_travel_rows(events=20_000, runs=5)),
+    "webhook": (webhook.main, lambda: webhook.main(count=100)),
 }
 
 

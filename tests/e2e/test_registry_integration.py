@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from eventsourcing.utils import get_topic
 
 from domain.repositories import ManifestPulled, Repository, repository_id
+from tests.conftest import make_settings
 from tests.e2e.registry import RegistryProcess, free_port
 from tests.e2e.skopeo import OciImage, Skopeo, build_oci_image
 from tests.web.world import World, build_world
@@ -132,6 +133,18 @@ async def wired(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
                 settings: Settings, tmp_path: Path) -> AsyncIterator[Wired]:
     async for w in _wire(aiohttp_server, aiohttp_client, settings, tmp_path,
                          notifications=True):
+        yield w
+
+
+@pytest.fixture
+async def background(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
+                     tmp_path: Path, database_url: str | None) -> AsyncIterator[Wired]:
+    """Notifications off, and the background reconcile running every second."""
+    settings = make_settings(tmp_path / "data", database_url,
+                             WHARFINGER_BACKGROUND_SYNC_STRATEGY="update-delete",
+                             WHARFINGER_BACKGROUND_SYNC_INTERVAL_SECONDS="1")
+    async for w in _wire(aiohttp_server, aiohttp_client, settings, tmp_path,
+                         notifications=False):
         yield w
 
 
@@ -327,8 +340,34 @@ async def test_a_push_with_notifications_off_is_found_by_reconcile_as_drift(
     # A second round observes nothing new.
     assert (await sync()).changes == 0
 
+    # A tag deleted at the registry (no notification) is recorded as no longer present by a
+    # full round, and left alone by an `update` round.
+    second = build_oci_image(tmp_path / "second", "another image", tag="v2")
+    await push(w, second, "webns/app", "v2", "owner")
+    assert (await sync()).changes == 1
+    deleted = await asyncio.to_thread(w.skopeo.delete, w.registry.host, "webns/app", "v2",
+                                      creds=w.creds("owner"))
+    assert deleted.ok, deleted.stderr
+    assert (await sync(remove_missing=False)).changes == 0
+    assert set(await w.tags("webns/app")) == {"v1", "v2"}
+    assert (await sync()).changes == 1
+    assert set(await w.tags("webns/app")) == {"v1"}
+    gone = [e for e in w.events_of("webns/app") if isinstance(e, Repository.TagNoLongerPresent)]
+    assert [(e.tag, e.actor) for e in gone] == [("v2", "sync")]
+
     # A registry that cannot be reached removes nothing.
     await asyncio.to_thread(w.registry.stop)
     report = await sync()
     assert report.error is not None and report.changes == 0
     assert "v1" in await w.tags("webns/app")
+
+
+async def test_the_background_reconcile_finds_pushes_the_registry_did_not_notify(
+        background: Wired, tmp_path: Path) -> None:
+    w = background
+    image = build_oci_image(tmp_path / "oci", "found in the background", tag="v1")
+    await push(w, image, "webns/app", "v1", "owner")
+    tags = await w.wait_for_tags("webns/app", {"v1"}, timeout=8.0)
+    assert tags["v1"]["digest"] == image.manifest_digest
+    found = [e for e in w.events_of("webns/app") if isinstance(e, Repository.TagDiscovered)]
+    assert [(e.tag, e.actor) for e in found] == [("v1", "sync")]

@@ -3,10 +3,11 @@
     python -m bench.profile [--seconds 12] [--scenario app-token|anonymous]
 
 Starts a throwaway instance (SQLite), drives it with `wrk` (32 connections), records the server's
-main thread with py-spy for `--seconds` and prints (1) the functions with the most samples of
+threads with py-spy for `--seconds` and prints (1) the functions with the most samples of
 their own, (2) the handler's time split by callee. Needs the `bench` extra (py-spy) and
 permission to ptrace the child (root, or kernel.yama.ptrace_scope=0). Idle time (epoll, idle pool
-workers) is excluded, so shares are of the time the process was busy.
+workers) is excluded, so shares are of the time the process was busy, on any thread (decision
+records are written by a pool thread, which holds the GIL while it encodes them).
 """
 
 from __future__ import annotations
@@ -42,10 +43,12 @@ def summarise(raw: str, top: int = 20) -> str:
     total = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack or "concurrent/futures/thread.py" in stack:
-            continue  # pool workers: idle in queue.get on this path
+        if not stack:
+            continue
         n = int(count)
         frames = stack.split(";")
+        if frames[-1].startswith("_worker (") or "EpollSelector.select" in frames[-1]:
+            continue  # idle: a pool worker waiting for work, the loop waiting for sockets
         total += n
         own[_name(frames[-1])] += n
         for i, frame in enumerate(frames):
@@ -53,7 +56,7 @@ def summarise(raw: str, top: int = 20) -> str:
                 callee = frames[i + 1].split(" (")[0] if i + 1 < len(frames) else "<self>"
                 handler[callee] += n
                 break
-    lines = [f"{total} samples of the busy main thread", "", "self time:"]
+    lines = [f"{total} busy samples (event loop and pool threads)", "", "self time:"]
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
     lines += ["", "inside the token handler, by callee (share of all samples):"]
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in handler.most_common(top)]

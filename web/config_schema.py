@@ -85,7 +85,7 @@ DEFAULTS: dict[str, object] = {
     # The activity feed (issue 5): false leaves the projector to `wharfinger project`.
     "projections.run_in_process": True,
     "projections.activity.interval_ms": 1000,
-    "projections.activity.duty_cycle_percent": 25,
+    "projections.activity.duty_cycle_percent": 10,
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {

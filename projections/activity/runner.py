@@ -1,9 +1,10 @@
 """Running the feed projector inside the service, at low priority.
 
-The projector gets one thread of its own (never the request pool) and a duty cycle: after a batch
-that took t seconds it rests t·(1/duty − 1), so under a flood of token requests (each one a
-decision record to project) it takes at most that share of the process and catches up when the
-flood ends. The feed is eventually consistent; the token endpoint never waits for it.
+The projector gets one thread of its own (never the request pool) and a duty cycle (10% by
+default, `projections.activity.duty_cycle_percent`): after a batch that took t seconds it rests
+t·(1/duty − 1), so under a flood of token requests (each one a decision record to project) it
+takes at most that share of the process and catches up when the flood ends. The feed is
+eventually consistent; the token endpoint never waits for it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class FeedRunner:
     def __init__(self, projector: ActivityProjector, *, interval: float = 1.0,
-                 duty_cycle: float = 0.25, batch_size: int = 500) -> None:
+                 duty_cycle: float = 0.10, batch_size: int = 500) -> None:
         self.projector = projector
         self._interval = interval
         self._rest_factor = 1 / duty_cycle - 1

@@ -151,6 +151,11 @@ async def test_push_appears_in_the_api_grouped_by_digest_with_author_and_pull_ti
     assert hidden.status == 403
     all_tags = await (await client.get("/api/v1/tags", headers=api(world))).json()
     assert sorted(t["name"] for t in all_tags) == ["latest", "v1", "v2"]
+    # Portus's pagination parameters and headers.
+    page = await client.get("/api/v1/tags", params={"per_page": "2", "page": "2"},
+                            headers=api(world))
+    assert (page.headers["X-Total"], page.headers["X-Total-Pages"]) == ("3", "2")
+    assert len(await page.json()) == 1
     assert (await client.get("/api/v1/tags", headers=api(world, "owner"))).status == 403
     assert (await client.get("/api/v1/repositories/999", headers=api(world))).status == 404
     assert (await client.get("/api/v1/repositories/x", headers=api(world))).status == 404

@@ -337,19 +337,19 @@ PATHS["/api/v1/namespaces/{id}/repositories"]["delete"] = _op(
     errors=(409, 422), params=ID)
 PATHS.update({
     "/api/v1/repositories": {"get": _op("Repositories the user may pull", 200,
-                                        _list("Repository"))},
+                                        _list("Repository"), paged=True)},
     "/api/v1/repositories/{id}": {
         "get": _op("Show a repository", 200, _ref("Repository"), params=ID),
         "delete": _op("Delete a repository through the registry", 200, _DELETED,
                       errors=(409, 422), params=ID)},
     "/api/v1/repositories/{id}/tags": {"get": _op("A repository's tags", 200, _list("Tag"),
-                                                  params=ID)},
+                                                  params=ID, paged=True)},
     "/api/v1/repositories/{id}/tags/grouped": {"get": _op(
         "A repository's tags grouped by digest, newest first", 200,
         {"type": "array", "items": _list("Tag")}, params=ID)},
     "/api/v1/repositories/{id}/tags/{tag_id}": {"get": _op("Show a tag", 200, _ref("Tag"),
                                                            params=_TAG_ID)},
-    "/api/v1/tags": {"get": _op("Every tag (admins)", 200, _list("Tag"))},
+    "/api/v1/tags": {"get": _op("Every tag (admins)", 200, _list("Tag"), paged=True)},
     "/api/v1/tags/{id}": {
         "get": _op("Show a tag", 200, _ref("Tag"), params=ID),
         "delete": _op("Delete a tag through the registry; 409 lists the sibling tags on its "

@@ -20,6 +20,7 @@ from eventstore.reader import head_position
 from projections.directory import Kind
 from projections.permissions import NamespaceRecord, PermissionIndex, UserRecord
 from projections.repositories import RepositoryRecord, TagRecord
+from web.api.pagination import paginated
 from web.api.requests import api_admin, api_user
 from web.appkeys import SERVICES
 from web.registry_client import RegistryClient, registry_client, target_of
@@ -99,7 +100,7 @@ async def list_repositories(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = api_user(request)
     _current(services)
-    return web.json_response([
+    return paginated(request, [
         repository_json(services, repo, user) for repo in services.catalog.listed()
         if allowed(services.index, user, repo, Action.PULL)])
 
@@ -116,7 +117,7 @@ async def repository_tags(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     repo = visible_repository(request, api_user(request))
     tags = sorted(repo.tags.values(), key=lambda t: t.id)
-    return web.json_response([tag_json(services, t) for t in tags])
+    return paginated(request, [tag_json(services, t) for t in tags])
 
 
 @routes.get(r"/api/v1/repositories/{id}/tags/grouped")
@@ -142,8 +143,8 @@ async def list_tags(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     api_admin(request)
     _current(services)
-    return web.json_response([tag_json(services, t)
-                              for _, t in sorted(services.catalog.tags.items())])
+    return paginated(request, [tag_json(services, t)
+                               for _, t in sorted(services.catalog.tags.items())])
 
 
 @routes.get(r"/api/v1/tags/{id}")

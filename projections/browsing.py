@@ -14,6 +14,7 @@ from domain.policy import repository_decisions
 from domain.values import Action
 from projections.directory import Directory
 from projections.permissions import NamespaceRecord, PermissionIndex, TeamRecord, UserRecord
+from projections.repositories import RepositoryCatalog, RepositoryRecord
 
 
 def may_see_namespace(index: PermissionIndex, user: UserRecord | None,
@@ -53,3 +54,14 @@ class Descriptions:
     def get(self, key: UUID, default: str = "") -> str:
         entry = self.directory.entry_of(key)
         return entry.description if entry is not None else default
+
+
+def visible_repositories(index: PermissionIndex, catalog: RepositoryCatalog,
+                         user: UserRecord | None) -> list[RepositoryRecord]:
+    """Repositories with tags in namespaces the visitor may pull from, by full name."""
+    found = []
+    for repo in catalog.listed():
+        ns = index.namespaces.get(repo.namespace_id)
+        if ns is not None and may_see_namespace(index, user, ns):
+            found.append(repo)
+    return sorted(found, key=lambda r: r.full_name)

@@ -57,7 +57,9 @@ def test_admin_sets_up_and_a_member_pushes(
     registry = RegistryProcess.start(
         tmp_path / "registry", realm=f"{live.url}/v2/token", service=SERVICE,
         issuer=services.settings.issuer,
-        rootcertbundle=services.signing_key.certificate_path)
+        rootcertbundle=services.signing_key.certificate_path,
+        notification_url=f"{live.url}/v2/webhooks/events",
+        notification_secret=services.notification_secret)
     try:
         _story(browser, live, registry, tmp_path, screenshots, backend)
     finally:
@@ -137,6 +139,29 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     if shot:
         bob.screenshot(path=screenshots / "dashboard.png", full_page=True)
 
+    # The registry's notification makes the repository appear: on the namespace page and its
+    # own page, with the right pull command, who pushed it; bob stars it and comments.
+    bob.goto("/namespaces/apps")
+    for _ in range(50):
+        if bob.get_by_role("link", name="apps/hello").count():
+            break
+        bob.wait_for_timeout(200)
+        bob.reload()
+    bob.get_by_role("link", name="apps/hello").click()
+    expect(bob.locator("#tags")).to_contain_text(f"docker pull {registry.host}/apps/hello:v1")
+    expect(bob.locator("#tags")).to_contain_text("bob")
+    bob.get_by_role("button", name="Star").click()
+    expect(bob.get_by_role("button", name="Unstar")).to_be_visible()
+    bob.get_by_label("Your comment").fill(SCRIPT)
+    bob.get_by_role("button", name="Comment", exact=True).click()
+    expect(bob.locator("article.comment")).to_contain_text(SCRIPT)
+    assert bob.evaluate("window.pwned") is None
+    repository_url = bob.url.split("#")[0]
+    if shot:
+        bob.screenshot(path=screenshots / "repository.png", full_page=True)
+    bob.goto("/?tab=starred")
+    expect(bob.locator("#dashboard-repositories")).to_contain_text("apps/hello")
+
     # A viewer is not offered the namespace's settings, and the server refuses them anyway;
     # the registry refuses the viewer's delete too.
     vera_ctx, vera = visitor(browser, live)
@@ -149,6 +174,15 @@ def _story(browser: Browser, live: LiveServer, registry: RegistryProcess, tmp_pa
     assert forced.status == 403
     refused = skopeo.delete(registry.host, "apps/hello", "v1", creds=("vera", PASSWORD))
     assert not refused.ok
+    vera.goto(repository_url)
+    expect(vera.locator("#tags")).to_contain_text("v1")
+    expect(vera.get_by_role("button", name="Delete v1")).to_have_count(0)
+    tag_path = repository_url.split(live.url)[1]
+    tag_id = live.services.catalog.by_full_name("apps/hello").tags["v1"].id  # type: ignore[union-attr]
+    forced_delete = vera.request.post(f"{tag_path}/tags/{tag_id}/delete",
+                                      form={"_csrf": token})
+    assert forced_delete.status == 403
+    assert live.services.catalog.by_full_name("apps/hello").tags  # type: ignore[union-attr]
 
     # CSRF: the same form without its token is refused, and nothing changes.
     bob.goto("/teams")

@@ -10,7 +10,16 @@ from web.appkeys import CONSOLE, SERVICES
 from web.secret_files import load_or_create_secret
 from web.ui.console import STATIC_DIR, Console, template_environment
 from web.ui.middleware import console_middleware
-from web.ui.pages import admin, audit, auth, browse, namespaces, profile, teams
+from web.ui.pages import (
+    admin,
+    audit,
+    auth,
+    browse,
+    namespaces,
+    profile,
+    repositories,
+    teams,
+)
 
 
 async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -24,6 +33,6 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     app.middlewares.append(console_middleware)
     app.cleanup_ctx.append(_console_ctx)
-    for module in (auth, browse, namespaces, teams, admin, profile, audit):
+    for module in (auth, browse, namespaces, teams, admin, profile, audit, repositories):
         app.add_routes(module.routes)
     app.router.add_static("/assets/", STATIC_DIR, name="assets", append_version=False)

@@ -6,7 +6,12 @@ from aiohttp import web
 
 from projections.activity.store import Query
 from projections.activity.visibility import sql_filter, viewer_of
-from projections.browsing import Descriptions, visible_namespaces, visible_teams
+from projections.browsing import (
+    Descriptions,
+    visible_namespaces,
+    visible_repositories,
+    visible_teams,
+)
 from web.appkeys import SERVICES
 from web.ui.access import signed_in
 from web.ui.forms import see_other
@@ -36,8 +41,14 @@ async def home(request: web.Request) -> web.Response:
     # little: a projector follows it).
     activities = await services.pool.run(services.activity.page, Query(limit=20),
                                          sql_filter(viewer_of(index, user.id)))
+    repositories = visible_repositories(index, services.catalog, user)
+    starred = services.social.starred_by(user.id)
+    personal_ids = {ns.id for ns in personal}
     return render(request, "dashboard.html", namespaces=namespaces, personal=personal,
-                  activities=activities,
+                  activities=activities, repositories=repositories,
+                  starred_repositories=[r for r in repositories if r.full_name in starred],
+                  personal_repositories=[r for r in repositories
+                                         if r.namespace_id in personal_ids],
                   teams=visible_teams(index, user), descriptions=Descriptions(services.directory),
                   tab=request.query.get("tab", "all"))
 
@@ -53,12 +64,16 @@ async def search(request: web.Request) -> web.Response:
     descriptions = Descriptions(services.directory)
     namespaces = []
     teams = []
+    repositories = []
     if term:
         namespaces = [ns for ns in visible_namespaces(index, user)
                       if term in ns.name.lower() or term in descriptions.get(ns.id, "").lower()]
+        repositories = [r for r in visible_repositories(index, services.catalog, user)
+                        if term in r.full_name.lower()]
         teams = [t for t in visible_teams(index, user)
                  if term in t.name.lower() or term in descriptions.get(t.id, "").lower()]
     return render(request, "search.html", q=raw, namespaces=namespaces, teams=teams,
+                  repositories=repositories,
                   descriptions=descriptions)
 
 
@@ -72,5 +87,7 @@ async def explore(request: web.Request) -> web.Response:
     term = raw.split(":", 1)[0].strip().lower()
     public = [ns for ns in visible_namespaces(services.index, None)
               if not term or term in ns.name.lower()]
-    return render(request, "explore.html", q=raw, namespaces=public,
+    repositories = [r for r in visible_repositories(services.index, services.catalog, None)
+                    if not term or term in r.full_name.lower()]
+    return render(request, "explore.html", q=raw, namespaces=public, repositories=repositories,
                   descriptions=Descriptions(services.directory))

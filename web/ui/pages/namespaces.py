@@ -120,7 +120,10 @@ def _detail(request: web.Request, form: Form, status: int = 200) -> web.Response
                     if not (ns.kind is NamespaceKind.GLOBAL and v is Visibility.PRIVATE)]
     if "description" not in form.values:
         form.values["description"] = Descriptions(services.directory).get(ns.id)
+    repositories = sorted((r for r in services.catalog.listed() if r.namespace_id == ns.id),
+                          key=lambda r: r.name)
     return render(request, "namespace.html", status=status, ns=ns, team=team, role=role,
+                  repositories=repositories,
                   description=Descriptions(services.directory).get(ns.id), can=can,
                   visibilities=visibilities, transfer_to=transfer_to, form=form)
 

@@ -44,8 +44,28 @@ def database_url(backend: str) -> Iterator[str | None]:
     try:
         yield f"{base}{sep}schema={schema}"
     finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        _drop_schema(conninfo, schema)
+
+
+def _drop_schema(conninfo: str, schema: str) -> None:
+    """Drop a test's schema even if something of the test still holds locks in it.
+
+    A server fixture torn down after this one (or a projector thread still finishing a batch)
+    would otherwise make DROP SCHEMA wait or deadlock; such leftovers are ended first.
+    """
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for _ in range(3):
+            try:
+                conn.execute("SET lock_timeout = '3s'")
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+                return
+            except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+                conn.execute(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+                    " JOIN pg_class c ON c.oid = l.relation"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = %s AND l.pid <> pg_backend_pid()", (schema,))
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def make_settings(data_dir: Path, database_url: str | None, **overrides: str) -> Settings:

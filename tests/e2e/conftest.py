@@ -31,8 +31,8 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
-                settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(settings: Settings, aiohttp_server: ServerFactory,
+                aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Stack]:
     server = await aiohttp_server(create_app(settings))
     client = await aiohttp_client(server)
     world = await build_world(client)

@@ -129,16 +129,16 @@ async def _wire(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
 
 
 @pytest.fixture
-async def wired(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
-                settings: Settings, tmp_path: Path) -> AsyncIterator[Wired]:
+async def wired(settings: Settings, aiohttp_server: ServerFactory,
+                aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Wired]:
     async for w in _wire(aiohttp_server, aiohttp_client, settings, tmp_path,
                          notifications=True):
         yield w
 
 
 @pytest.fixture
-async def background(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
-                     tmp_path: Path, database_url: str | None) -> AsyncIterator[Wired]:
+async def background(database_url: str | None, aiohttp_server: ServerFactory,
+                     aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Wired]:
     """Notifications off, and the background reconcile running every second."""
     settings = make_settings(tmp_path / "data", database_url,
                              WHARFINGER_BACKGROUND_SYNC_STRATEGY="update-delete",
@@ -149,8 +149,8 @@ async def background(aiohttp_server: ServerFactory, aiohttp_client: ClientFactor
 
 
 @pytest.fixture
-async def silent(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
-                 settings: Settings, tmp_path: Path) -> AsyncIterator[Wired]:
+async def silent(settings: Settings, aiohttp_server: ServerFactory,
+                 aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Wired]:
     """A registry with notifications switched off."""
     async for w in _wire(aiohttp_server, aiohttp_client, settings, tmp_path,
                          notifications=False):

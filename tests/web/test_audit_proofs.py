@@ -82,7 +82,7 @@ async def test_bad_proof_requests_are_named(client: TestClient, world: World) ->
 
 
 async def test_checkpoints_are_signed_periodically(
-        aiohttp_client: ClientFactory, tmp_path: Path, database_url: str | None) -> None:
+        database_url: str | None, aiohttp_client: ClientFactory, tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", database_url,
                              WHARFINGER_AUDIT_CHECKPOINT_INTERVAL_SECONDS="1")
     client = await aiohttp_client(create_app(settings))

@@ -219,7 +219,7 @@ async def test_wrong_secret_bad_media_type_and_malformed_envelopes_record_nothin
 
 
 async def test_pull_recording_can_be_switched_off(
-        aiohttp_client: Any, tmp_path: Path, database_url: str | None) -> None:
+        database_url: str | None, aiohttp_client: Any, tmp_path: Path) -> None:
     from tests.conftest import make_settings
     from tests.web.world import build_world
     from web.app import create_app

@@ -235,7 +235,7 @@ def _rename_events_table(settings: Settings, old: str, new: str) -> None:
 
 
 async def test_store_unreadable_beyond_the_bound_fails_closed(
-        aiohttp_client: ClientFactory, tmp_path: Path, database_url: str | None) -> None:
+        database_url: str | None, aiohttp_client: ClientFactory, tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", database_url,
                              WHARFINGER_TOKEN_MAX_STALENESS_SECONDS="1")
     client = await aiohttp_client(create_app(settings))

@@ -20,7 +20,9 @@ from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
 
 from domain.access_rules import ACCESS_RULES_ID, AccessRulesRecord
+from domain.accounts import AccountCommands
 from domain.auditors import AuditorCommands
+from domain.directory import DirectoryCommands
 from domain.errors import (
     ConflictError,
     DomainError,
@@ -64,7 +66,7 @@ class Bootstrap(Aggregate):
 
 
 class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCommands,
-                 RepositoryCommands,
+                 RepositoryCommands, AccountCommands, DirectoryCommands,
                  Application[UUID]):
     name = "wharfinger"
 

@@ -64,6 +64,12 @@ class Team(Aggregate):
         def apply(self, team: Team) -> None:
             team.deleted = True
 
+    class DirectorySyncStopped(Event):
+        """The team opted out of LDAP group sync (Portus `POST /teams/:id/ldap_check`)."""
+
+        def apply(self, team: Team) -> None:
+            team.directory_sync = False
+
     def __init__(self) -> None:
         self.deleted = False
         self.name = ""
@@ -71,6 +77,7 @@ class Team(Aggregate):
         self.description = ""
         # str(user id) -> role; str keys keep snapshots JSON-serialisable.
         self.members: dict[str, Role] = {}
+        self.directory_sync = True
 
     @classmethod
     def create(cls, *, name: str, kind: TeamKind, description: str = "",
@@ -130,3 +137,7 @@ class Team(Aggregate):
                   if r is Role.OWNER and u != str(leaving_owner)]
         if not others:
             raise LastOwnerError("Cannot remove the only owner of the team", field="role")
+
+    def stop_directory_sync(self) -> None:
+        if self.directory_sync:
+            self.trigger_event(self.DirectorySyncStopped)

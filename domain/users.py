@@ -95,6 +95,72 @@ class User(Aggregate):
             user.application_tokens.clear()
             user.credentials_version += 1
 
+    # -- authentication breadth (issue 7): lockout, the directory, rehashing -----------------
+
+    class PasswordRejected(Event):
+        """A wrong password was offered for this account on `channel` (token, api, web)."""
+
+        channel: str
+        attempt: int
+
+        def apply(self, user: User) -> None:
+            user.failed_attempts = self.attempt
+
+    class Locked(Event):
+        """Too many consecutive wrong passwords: no sign-in until `until` (epoch seconds)."""
+
+        until: float
+
+        def apply(self, user: User) -> None:
+            user.locked_until = self.until
+            user.failed_attempts = 0
+
+    class Unlocked(Event):
+        reason: str
+
+        def apply(self, user: User) -> None:
+            user.locked_until = None
+            user.failed_attempts = 0
+
+    class FailedAttemptsReset(Event):
+        """A right password ended a run of wrong ones (the count is consecutive failures)."""
+
+        def apply(self, user: User) -> None:
+            user.failed_attempts = 0
+
+    class PasswordRehashed(Event):
+        """The same password, hashed again with the current parameters: not a new credential,
+        so sessions and refresh tokens live on (the credentials version does not move)."""
+
+        password_hash: str
+
+        def apply(self, user: User) -> None:
+            user.password_hash = self.password_hash
+
+    class DirectoryLinked(Event):
+        """The account is authenticated by the LDAP directory entry `dn`."""
+
+        dn: str
+
+        def apply(self, user: User) -> None:
+            user.directory_dn = self.dn
+
+    class SeenInDirectoryGroup(Event):
+        """The directory listed this user as a member of `group` (observed at this time)."""
+
+        group: str
+
+        def apply(self, user: User) -> None:
+            user.directory_groups = sorted({*user.directory_groups, self.group})
+
+    class LeftDirectoryGroup(Event):
+        """The directory no longer lists this user as a member of `group`."""
+
+        group: str
+
+        def apply(self, user: User) -> None:
+            user.directory_groups = [g for g in user.directory_groups if g != self.group]
+
     def __init__(self) -> None:
         self.deleted = False
         self.username = ""
@@ -108,6 +174,10 @@ class User(Aggregate):
         self.credentials_version = 0
         # token id -> application name; hashes live only in the events and the projection.
         self.application_tokens: dict[str, str] = {}
+        self.failed_attempts = 0
+        self.locked_until: float | None = None
+        self.directory_dn = ""
+        self.directory_groups: list[str] = []
 
     @classmethod
     def register(
@@ -178,3 +248,44 @@ class User(Aggregate):
         if str(token_id) not in self.application_tokens:
             raise NotFoundError("Not found", field="token")
         self.trigger_event(self.ApplicationTokenRevoked, token_id=token_id)
+
+    # -- lockout (portus.md F9) and the directory -------------------------------------------
+
+    def is_locked(self, now: float) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+    def reject_password(self, *, channel: str, now: float, max_attempts: int,
+                        lock_seconds: float) -> bool:
+        """Count a wrong password; lock on the `max_attempts`-th in a row. True when locked."""
+        if self.is_locked(now):
+            return True
+        attempt = self.failed_attempts + 1
+        self.trigger_event(self.PasswordRejected, channel=channel, attempt=attempt)
+        if attempt >= max_attempts:
+            self.trigger_event(self.Locked, until=now + lock_seconds)
+            return True
+        return False
+
+    def accept_password(self, now: float) -> None:
+        if self.locked_until is not None and not self.is_locked(now):
+            self.trigger_event(self.Unlocked, reason="expired")
+        if self.failed_attempts:
+            self.trigger_event(self.FailedAttemptsReset)
+
+    def unlock(self, reason: str) -> None:
+        if self.locked_until is not None or self.failed_attempts:
+            self.trigger_event(self.Unlocked, reason=reason)
+
+    def rehash_password(self, old_hash: str, new_hash: str) -> None:
+        if self.password_hash == old_hash and new_hash != old_hash:
+            self.trigger_event(self.PasswordRehashed, password_hash=new_hash)
+
+    def link_directory(self, dn: str) -> None:
+        if dn != self.directory_dn:
+            self.trigger_event(self.DirectoryLinked, dn=dn)
+
+    def observe_directory_group(self, group: str, member: bool) -> None:
+        if member and group not in self.directory_groups:
+            self.trigger_event(self.SeenInDirectoryGroup, group=group)
+        elif not member and group in self.directory_groups:
+            self.trigger_event(self.LeftDirectoryGroup, group=group)

@@ -126,6 +126,9 @@ class PermissionIndex:
         user.password_hash = e.password_hash
         user.credentials_version += 1
 
+    def _password_rehashed(self, e: User.PasswordRehashed) -> None:
+        self.users[e.originator_id].password_hash = e.password_hash
+
     def _display_name_set(self, e: User.DisplayNameSet) -> None:
         self.users[e.originator_id].display_name = e.display_name
 
@@ -219,6 +222,7 @@ class PermissionIndex:
 _HANDLERS: dict[type[Any], Callable[[PermissionIndex, Any], None]] = {
     User.Registered: PermissionIndex._user_registered,
     User.PasswordChanged: PermissionIndex._password_changed,
+    User.PasswordRehashed: PermissionIndex._password_rehashed,
     User.DisplayNameSet: PermissionIndex._display_name_set,
     User.AdminGranted: PermissionIndex._admin_granted,
     User.AdminRevoked: PermissionIndex._admin_revoked,

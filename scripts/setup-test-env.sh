@@ -55,7 +55,7 @@ ensure_packages docker-registry skopeo
 if ! is_installed slapd; then
     echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 fi
-ensure_packages --no-install-recommends -- slapd ldap-utils
+ensure_packages --no-install-recommends -- slapd ldap-utils openssl
 ensure_packages --no-install-recommends -- chromium chromium-driver
 ensure_packages postgresql
 # Load generator for `make bench` (the token endpoint benchmark drives it from a separate process).

@@ -86,6 +86,14 @@ DEFAULTS: dict[str, object] = {
     "projections.run_in_process": True,
     "projections.activity.interval_ms": 1000,
     "projections.activity.duty_cycle_percent": 10,
+    # Authentication breadth (issue 7): LDAP group sync removal and period, lockout (Portus F9's
+    # 10 attempts / 10 minutes), the verified-credential cache, password recovery (F10: 6 hours).
+    "ldap.group_sync.remove_members": True,
+    "ldap.group_sync.interval_seconds": 300,
+    "lockout.maximum_attempts": 10,
+    "lockout.unlock_in_minutes": 10,
+    "credential_cache.ttl_seconds": 60,
+    "password_recovery.valid_hours": 6,
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -112,6 +120,10 @@ MINIMUM: dict[str, int] = {
     "audit.fold_checkpoint_interval": 1,
     "audit.checkpoint_interval_seconds": 1,
     "background.sync.interval_seconds": 1,
+    "ldap.group_sync.interval_seconds": 5,
+    "lockout.maximum_attempts": 1,
+    "lockout.unlock_in_minutes": 1,
+    "password_recovery.valid_hours": 1,
 }
 
 SECRET_KEYS = frozenset({"ldap.authentication.password", "email.smtp.password"})

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
@@ -21,6 +21,7 @@ from domain.repositories import BlobMounted, ManifestPulled
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
+from projections.accounts import AccountIndex
 from projections.activity.projector import ActivityProjector
 from projections.activity.runner import FeedRunner
 from projections.activity.store import ActivityStore, open_activity_store
@@ -34,12 +35,18 @@ from projections.social import Social
 from web.audit_tools import AuditTools, audit_tools
 from web.blocking import BlockingPool
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
+from web.credential_cache import VerifiedCredentials
 from web.group_commit import GroupCommit
+from web.ldap.config import LdapConfig
+from web.ldap.directory import Directory as LdapDirectory
 from web.registry_sync import background_sync
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
 from web.token.refresh import RefreshTokens
+
+if TYPE_CHECKING:
+    from web.password_check import PasswordChecker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,6 +87,16 @@ class Services:
     """Repositories and tags (projections.repositories), fed by both logs."""
     audit_follower: LogFollower | None = None
     """Follows the audit trail for the facts read models need (pulls, from every node)."""
+    # Authentication breadth (issue 7): lockout state, the verified-credential cache, LDAP.
+    accounts: AccountIndex = field(default_factory=AccountIndex)
+    credentials: VerifiedCredentials = field(default_factory=lambda: VerifiedCredentials(0))
+    ldap: LdapDirectory | None = None
+    passwords: PasswordChecker = field(init=False)
+
+    def __post_init__(self) -> None:
+        from web.password_check import PasswordChecker
+
+        self.passwords = PasswordChecker(self)
 
     async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
         """Run a command in the pool and return once this node's projection reflects it."""
@@ -145,10 +162,15 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                                               keys_dir / "notification.secret")
         index = PermissionIndex()
         directory = Directory()
-        catalog = RepositoryCatalog()
+        accounts = AccountIndex()
+        credentials = VerifiedCredentials(float(settings["credential_cache.ttl_seconds"]))
+        ldap_config = LdapConfig.from_settings(settings)
+        ldap = LdapDirectory(ldap_config) if ldap_config else None
         # Every in-memory read model this node serves; one follower keeps them all current.
+        catalog = RepositoryCatalog()
         sessions, social = SessionIndex(), Social()
-        folds: list[Fold] = [index, directory, sessions, social, catalog]
+        folds: list[Fold] = [index, directory, sessions, social, catalog, accounts,
+                             credentials]
         opened = store
         opened_audit = audit
 
@@ -194,12 +216,21 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
         tasks.append(asyncio.create_task(background_sync(
             store, pool, signing_key, settings, on_change=follower.nudge), name="registry-sync"))
-        yield Services(settings, pool, store, audit, index, follower, signing_key,
-                       RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
-                       audit_tools=tools, activity=activity, feed=feed,
-                       decisions=GroupCommit(pool, audit.encode, audit.record_encoded),
-                       directory=directory, sessions=sessions, social=social,
-                       catalog=catalog, audit_follower=audit_follower)
+        services = Services(settings, pool, store, audit, index, follower, signing_key,
+                            RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
+                            audit_tools=tools, activity=activity, feed=feed,
+                            decisions=GroupCommit(pool, audit.encode, audit.record_encoded),
+                            directory=directory, sessions=sessions, social=social,
+                            catalog=catalog, audit_follower=audit_follower, accounts=accounts,
+                            credentials=credentials, ldap=ldap)
+        if ldap is not None:
+            from web.ldap.sync import check_at_start, periodic_group_sync
+
+            await check_at_start(services)
+            if ldap.config.group_sync:
+                tasks.append(asyncio.create_task(periodic_group_sync(services),
+                                                 name="ldap-group-sync"))
+        yield services
     finally:
         for task in tasks:
             task.cancel()

@@ -24,11 +24,11 @@ from web.appkeys import SERVICES
 from web.authentication import (
     Authenticated,
     InvalidCredentialsError,
-    authenticate_password,
     authenticate_refresh_token,
 )
 from web.basic_auth import parse_basic
 from web.errors import json_error
+from web.password_check import AccountLockedError
 from web.services import Services
 from web.token.decision_records import (
     DecisionNotRecordedError,
@@ -58,9 +58,9 @@ async def get_token(request: web.Request) -> web.Response:
     _ensure_current(services)
     try:
         try:
-            auth = (await authenticate_password(services.index, services.pool, *credentials)
+            auth = (await services.passwords.authenticate(*credentials, channel="token")
                     if credentials else None)
-        except (InvalidCredentialsError, AccountDisabledError) as e:
+        except (InvalidCredentialsError, AccountDisabledError, AccountLockedError) as e:
             await record_refused(services, request, username=credentials[0] if credentials
                                  else "", credential="password", service=service,
                                  requested=[str(s) for s in scopes], refusal=e.message)
@@ -85,7 +85,7 @@ async def post_token(request: web.Request) -> web.Response:
         if grant_type == "password":
             username, credential = _one(form.get("username", []), "username"), "password"
             password = _one(form.get("password", []), "password")
-            auth = await authenticate_password(services.index, services.pool, username, password)
+            auth = await services.passwords.authenticate(username, password, channel="token")
             offline = form.get("access_type", [""])[0] == "offline"
         elif grant_type == "refresh_token":
             token = _one(form.get("refresh_token", []), "refresh_token")
@@ -96,7 +96,7 @@ async def post_token(request: web.Request) -> web.Response:
             raise InvalidInputError(
                 f"unsupported grant_type {grant_type[:40]!r}; use password or refresh_token",
                 field="grant_type")
-    except (InvalidCredentialsError, AccountDisabledError) as e:
+    except (InvalidCredentialsError, AccountDisabledError, AccountLockedError) as e:
         try:
             await record_refused(services, request, username=username, credential=credential,
                                  service=service, requested=[str(s) for s in scopes],
@@ -121,8 +121,9 @@ async def ping(request: web.Request) -> web.Response:
         credentials = parse_basic(request.headers.get("Authorization"))
         if credentials is None:
             raise InvalidCredentialsError("authentication required")
-        await authenticate_password(services.index, services.pool, *credentials)
-    except (InvalidCredentialsError, AccountDisabledError, InvalidInputError) as e:
+        await services.passwords.authenticate(*credentials, channel="token")
+    except (InvalidCredentialsError, AccountDisabledError, AccountLockedError,
+            InvalidInputError) as e:
         return json_error(401, e.message, headers=BASIC_CHALLENGE)
     return web.json_response({})
 

@@ -1,0 +1,125 @@
+"""LDAP group → team sync, periodic half, and the start-up check of the directory settings.
+
+Every syncing team (regular, not opted out) follows the directory group of the same name: its
+members' accounts are created if they never signed in (Portus #1295), added with the default role,
+and (with `ldap.group_sync.remove_members`) directory users who left the group leave the team.
+The login-time half is `PasswordChecker.sync_groups`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from uuid import UUID
+
+from domain.errors import DomainError, NameTakenError
+from domain.values import TeamKind
+from web.ldap.directory import DirectoryEntry, DirectoryError
+from web.services import Services
+
+log = logging.getLogger(__name__)
+
+
+async def check_at_start(services: Services) -> str | None:
+    """Log a misconfigured or unreachable directory naming the key; start anyway (local users
+    keep working, and health reports it). The problem text, or None when all is well."""
+    directory = services.ldap
+    assert directory is not None
+    try:
+        await asyncio.wait_for(services.pool.run(directory.check),
+                               directory.config.timeout * 4 + 1)
+    except DirectoryError as e:
+        log.error("LDAP: %s", e)
+        return str(e)
+    except TimeoutError:
+        log.error("LDAP: ldap.hostname: %s:%d did not answer", directory.config.hostname,
+                  directory.config.port)
+        return "did not answer"
+    return None
+
+
+async def directory_health(services: Services) -> tuple[bool, str]:
+    directory = services.ldap
+    if directory is None:
+        return True, "LDAP is disabled"
+    try:
+        text = await asyncio.wait_for(services.pool.run(directory.check),
+                                      directory.config.timeout * 4 + 1)
+    except DirectoryError as e:
+        return False, str(e)
+    except TimeoutError:
+        return False, f"ldap.hostname: {directory.config.hostname} did not answer"
+    return True, text
+
+
+async def sync_all_teams(services: Services) -> int:
+    """One pass over every syncing team; the number of teams whose group was found."""
+    directory = services.ldap
+    assert directory is not None
+    config = directory.config
+    synced = 0
+    for team in list(services.index.teams.values()):
+        if team.kind is not TeamKind.REGULAR or team.id in services.accounts.teams_not_syncing:
+            continue
+        members = await asyncio.wait_for(services.pool.run(directory.group_members, team.name),
+                                         config.timeout * 20 + 1)
+        if members is None:
+            continue
+        synced += 1
+        member_ids = [await _account_for(services, entry) for entry in members]
+        ids = [i for i in member_ids if i is not None]
+        if _needs_change(services, team.id, ids, remove=config.remove_members):
+            await services.execute(functools.partial(
+                services.store.sync_team_with_directory_group, team.id, ids,
+                role=config.default_role, remove=config.remove_members), actor="ldap")
+    return synced
+
+
+def _needs_change(services: Services, team_id: UUID, ids: list[UUID], *, remove: bool) -> bool:
+    team = services.index.teams.get(team_id)
+    if team is None:
+        return False
+    wanted = set(ids)
+    for uid in wanted:
+        if uid not in team.members:
+            return True
+        if team.name not in services.accounts.of(uid).directory_groups:
+            return True
+    for uid, role in team.members.items():
+        state = services.accounts.of(uid)
+        if uid not in wanted and state.directory_dn and (
+                team.name in state.directory_groups or (remove and role.value != "owner")):
+            return True
+    return False
+
+
+async def _account_for(services: Services, entry: DirectoryEntry) -> UUID | None:
+    """The account of a directory entry, created when it never signed in; None for a name that
+    a local account (not from the directory) already holds."""
+    user = services.index.user_named(entry.username)
+    if user is not None:
+        return user.id if services.accounts.of(user.id).directory_dn else None
+    try:
+        created = await services.execute(lambda: services.store.register_directory_user(
+            username=entry.username, email=entry.email, admin=entry.admin, dn=entry.dn),
+            actor="ldap")
+    except NameTakenError:
+        return None
+    except DomainError as e:
+        log.warning("LDAP sync: cannot create %r: %s", entry.username, e.message)
+        return None
+    return created.id
+
+
+async def periodic_group_sync(services: Services) -> None:
+    directory = services.ldap
+    assert directory is not None
+    while True:
+        await asyncio.sleep(directory.config.sync_interval)
+        try:
+            await sync_all_teams(services)
+        except (DirectoryError, TimeoutError) as e:
+            log.warning("LDAP group sync skipped: %s", e)
+        except DomainError as e:
+            log.warning("LDAP group sync: %s", e.message)

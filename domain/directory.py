@@ -105,7 +105,7 @@ class DirectoryCommands:
                 user.observe_directory_group(team.name, uid in wanted)
                 _follow(team, user, uid in wanted, role=role, remove=remove)
                 changed.append(user)
-            return [team, *changed]
+            return [*changed, team]
 
         self._run(command)
 

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from web import registry_events
 from web.api import (
+    accounts,
     activities,
     audit,
     bootstrap,
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(namespaces.routes)
     app.add_routes(openapi.routes)
     app.add_routes(activities.routes)
+    app.add_routes(accounts.routes)
     setup_console(app)
     app.add_routes(registry_events.routes)
     app.add_routes(repository_api.routes)

@@ -20,6 +20,7 @@ from eventstore.open import open_log
 from eventstore.reader import read_after
 from projections.directory import Directory, Kind
 from projections.permissions import PermissionIndex
+from web import account_cli
 from web.app_tokens import hash_token, new_token
 from web.passwords import check_new_password, hash_password
 from web.services import EVENTS_LOG, store_location
@@ -49,6 +50,7 @@ def register(sub: Any) -> None:
             ("enable", "re-enable an account", _enable)):
         _command(users, name, helptext, handler).add_argument("username")
     _command(users, "list", "list users", _user_list)
+    account_cli.register(users)  # unlock (issue 7)
 
     team = sub.add_parser("team", help="manage teams and members")
     teams = team.add_subparsers(required=True, metavar="ACTION")

@@ -50,9 +50,12 @@ def ldap_env(server: Slapd, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def ldap_app(aiohttp_client: ClientFactory, tmp_path: Path, database_url: str | None,
-                   slapd: Slapd) -> LdapApp:
-    """Start an app with LDAP pointed at `slapd`; keyword arguments override env keys."""
+async def ldap_app(tmp_path: Path, database_url: str | None, slapd: Slapd,
+                   aiohttp_client: ClientFactory) -> LdapApp:
+    """Start an app with LDAP pointed at `slapd`; keyword arguments override env keys.
+
+    `aiohttp_client` comes last so it is torn down first: the app must stop before the
+    PostgreSQL schema is dropped and slapd is stopped."""
     count = 0
 
     async def start(**overrides: str) -> TestClient:  # type: ignore[type-arg]

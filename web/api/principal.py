@@ -34,6 +34,9 @@ def optional_user(request: web.Request) -> UserRecord | None:
     tokens = ((tid, h) for tid, (_, h) in user.tokens.items()) if user else iter(())
     if user is None or match_token(token, tokens) is None or not user.enabled:
         raise AuthenticationFailedError("Authentication fails")
+    if request.app[SERVICES].passwords.is_locked(user.id):
+        # A locked account is locked on every channel (Portus F9), its tokens included.
+        raise AuthenticationFailedError("Authentication fails: the account is locked")
     return user
 
 

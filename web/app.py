@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from web import registry_events
+from web import password_recovery, registry_events
 from web.api import (
     accounts,
     activities,
@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(openapi.routes)
     app.add_routes(activities.routes)
     app.add_routes(accounts.routes)
+    app.add_routes(password_recovery.routes)
     setup_console(app)
     app.add_routes(registry_events.routes)
     app.add_routes(repository_api.routes)

@@ -39,6 +39,8 @@ from web.credential_cache import VerifiedCredentials
 from web.group_commit import GroupCommit
 from web.ldap.config import LdapConfig
 from web.ldap.directory import Directory as LdapDirectory
+from web.mail import Mailer
+from web.recovery_links import RecoveryLinks
 from web.registry_sync import background_sync
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
@@ -91,6 +93,8 @@ class Services:
     accounts: AccountIndex = field(default_factory=AccountIndex)
     credentials: VerifiedCredentials = field(default_factory=lambda: VerifiedCredentials(0))
     ldap: LdapDirectory | None = None
+    mailer: Mailer | None = None
+    recovery: RecoveryLinks | None = None
     passwords: PasswordChecker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -216,13 +220,17 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         lifetime = int(settings["token.refresh_token_lifetime_days"]) * 86400
         tasks.append(asyncio.create_task(background_sync(
             store, pool, signing_key, settings, on_change=follower.nudge), name="registry-sync"))
+        recovery_key = await pool.run(load_or_create_secret, keys_dir / "recovery.secret")
+        recovery = RecoveryLinks(recovery_key.encode(),
+                                 int(settings["password_recovery.valid_hours"]) * 3600.0)
         services = Services(settings, pool, store, audit, index, follower, signing_key,
                             RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
                             audit_tools=tools, activity=activity, feed=feed,
                             decisions=GroupCommit(pool, audit.encode, audit.record_encoded),
                             directory=directory, sessions=sessions, social=social,
                             catalog=catalog, audit_follower=audit_follower, accounts=accounts,
-                            credentials=credentials, ldap=ldap)
+                            credentials=credentials, ldap=ldap,
+                            mailer=Mailer.from_settings(settings), recovery=recovery)
         if ldap is not None:
             from web.ldap.sync import check_at_start, periodic_group_sync
 

@@ -132,3 +132,22 @@ async def test_local_users_and_bots_are_checked_locally(ldap_app: LdapApp) -> No
     assert (await token(client, "viewer", PASSWORD))[0] == 200
     assert (await token(client, "viewer", world.tokens["viewer"]))[0] == 200
     assert (await token(client, "viewer", "wrong password"))[0] == 401
+
+
+async def test_a_local_name_that_exists_in_the_directory_is_refused(
+        ldap_app: LdapApp, slapd: Slapd) -> None:
+    from domain.errors import DomainError
+    from web.ldap.sync import refuse_directory_username
+
+    client = await ldap_app()
+    services = client.app[SERVICES]
+    await refuse_directory_username(services, "zed")  # free
+    await refuse_directory_username(services, "*")  # escaped: matches nobody
+    with pytest.raises(DomainError, match="'alice' already exists on the LDAP server") as taken:
+        await refuse_directory_username(services, "alice")
+    assert taken.value.status == 422 and taken.value.field == "ldap"
+    slapd.stop()
+    # An unreachable directory cannot vouch for a name: 503, not a guess.
+    with pytest.raises(DomainError, match="cannot check the name") as down:
+        await refuse_directory_username(services, "zed")
+    assert down.value.status == 503

@@ -123,3 +123,27 @@ async def periodic_group_sync(services: Services) -> None:
             log.warning("LDAP group sync skipped: %s", e)
         except DomainError as e:
             log.warning("LDAP group sync: %s", e.message)
+
+
+class DirectoryNameTakenError(DomainError):
+    status = 422
+
+
+async def refuse_directory_username(services: Services, username: str) -> None:
+    """Portus: an admin cannot create a local user whose name exists in the directory (the two
+    would fight over one name). Fails closed (503) when the directory cannot be asked."""
+    ldap = services.ldap
+    if ldap is None:
+        return
+    from web.password_check import DirectoryUnavailableError
+
+    try:
+        entry = await asyncio.wait_for(services.pool.run(ldap.lookup, username),
+                                       ldap.config.timeout * 4 + 1)
+    except (DirectoryError, TimeoutError) as e:
+        raise DirectoryUnavailableError(
+            f"LDAP: cannot check the name against the directory: {e}", field="ldap") from None
+    if entry is not None:
+        raise DirectoryNameTakenError(
+            f"The username '{username}' already exists on the LDAP server. Use another name to"
+            " avoid name collision", field="ldap")

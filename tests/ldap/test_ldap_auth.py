@@ -151,3 +151,36 @@ async def test_a_local_name_that_exists_in_the_directory_is_refused(
     with pytest.raises(DomainError, match="cannot check the name") as down:
         await refuse_directory_username(services, "zed")
     assert down.value.status == 503
+
+
+async def test_health_reports_the_directory_and_names_a_bad_key(ldap_app: LdapApp,
+                                                                 slapd: Slapd) -> None:
+    client = await ldap_app()
+    response = await client.get("/api/v1/health")
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["ldap"] == {"msg": "LDAP server is reachable", "success": True}
+    bad_base = await ldap_app(WHARFINGER_LDAP_BASE="ou=nobody,dc=example,dc=org")
+    response = await bad_base.get("/api/v1/health")
+    body = await response.json()
+    # Reported, not fatal: the node still serves local users (a load balancer keeps it).
+    assert response.status == 200
+    assert body["ldap"]["success"] is False and "ldap.base" in body["ldap"]["msg"]
+    assert body["database"]["success"] is True
+    slapd.stop()
+    response = await client.get("/api/v1/health")
+    body = await response.json()
+    assert body["ldap"]["success"] is False and "unreachable" in body["ldap"]["msg"]
+
+
+async def test_api_refuses_a_local_user_named_like_a_directory_user(ldap_app: LdapApp) -> None:
+    client = await ldap_app()
+    world = await build_world(client)
+    headers = {"Portus-Auth": f"admin:{world.tokens['admin']}"}
+    taken = await client.post("/api/v1/users", headers=headers, json={"user": {
+        "username": "alice", "email": "alice@example.org", "password": "long enough pw"}})
+    assert taken.status == 422
+    assert "already exists on the LDAP server" in str((await taken.json())["message"])
+    free = await client.post("/api/v1/users", headers=headers, json={"user": {
+        "username": "zed", "email": "zed@example.org", "password": "long enough pw"}})
+    assert free.status == 201, await free.text()

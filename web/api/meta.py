@@ -8,6 +8,7 @@ from aiohttp import web
 
 from web.api.principal import current_user
 from web.appkeys import SERVICES
+from web.ldap.sync import directory_health
 from web.registry_health import registry_health
 
 routes = web.RouteTableDef()
@@ -32,6 +33,11 @@ async def health(request: web.Request) -> web.Response:
     body: dict[str, object] = {"database": {"msg": message, "success": current}}
     components, _ = await registry_health(services)
     body.update(components)
+    if services.ldap is not None:
+        # Reported, but (like the registry) not failing the node: local users and tokens still
+        # work without the directory, so a load balancer must not drop every node with it.
+        ok, text = await directory_health(services)
+        body["ldap"] = {"msg": text, "success": ok}
     return web.json_response(body, status=200 if current else 503)
 
 

@@ -26,6 +26,7 @@ from web.api.principal import current_admin, current_user
 from web.api.requests import bool_field, json_object, optional_text, text_field
 from web.app_tokens import hash_token, new_token
 from web.appkeys import SERVICES
+from web.ldap.sync import refuse_directory_username
 from web.passwords import check_new_password, hash_password
 from web.services import Services
 
@@ -65,6 +66,7 @@ async def create_user(request: web.Request) -> web.Response:
     username = text_field(body, "username", max_length=128)
     bot = bool_field(body, "bot")
     display_name = text_field(body, "display_name", required=False, max_length=255)
+    await refuse_directory_username(services, username)  # 422 when LDAP has the name
     if bot:
         token = new_token()
         user, _ = await services.execute(lambda: services.store.create_bot(

@@ -36,6 +36,7 @@ class VerifiedCredentials:
         self._clock = clock
         # digest -> (user id, expiry, stamp of the credential it was verified against)
         self._entries: dict[bytes, tuple[UUID, float, Hashable]] = {}
+        self._by_user: dict[UUID, set[bytes]] = {}
 
     def _digest(self, user_id: UUID, password: str) -> bytes:
         message = user_id.bytes + password.encode("utf-8", "surrogatepass")
@@ -50,7 +51,7 @@ class VerifiedCredentials:
             return False
         owner, expires, remembered = entry
         if owner != user_id or remembered != stamp or self._clock() >= expires:
-            del self._entries[digest]
+            self._drop(digest)
             return False
         return True
 
@@ -59,13 +60,27 @@ class VerifiedCredentials:
             return
         now = self._clock()
         if len(self._entries) >= MAX_ENTRIES:
-            self._entries = {d: e for d, e in self._entries.items() if e[1] > now}
+            for digest in [d for d, e in self._entries.items() if e[1] <= now]:
+                self._drop(digest)
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-        self._entries[self._digest(user_id, password)] = (user_id, now + self._ttl, stamp)
+                self._by_user.clear()
+        digest = self._digest(user_id, password)
+        self._entries[digest] = (user_id, now + self._ttl, stamp)
+        self._by_user.setdefault(user_id, set()).add(digest)
 
     def forget(self, user_id: UUID) -> None:
-        self._entries = {d: e for d, e in self._entries.items() if e[0] != user_id}
+        for digest in self._by_user.pop(user_id, ()):
+            self._entries.pop(digest, None)
+
+    def _drop(self, digest: bytes) -> None:
+        entry = self._entries.pop(digest, None)
+        if entry is not None:
+            digests = self._by_user.get(entry[0])
+            if digests is not None:
+                digests.discard(digest)
+                if not digests:
+                    del self._by_user[entry[0]]
 
     def __len__(self) -> int:
         return len(self._entries)

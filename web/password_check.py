@@ -61,17 +61,19 @@ class PasswordChecker:
     def is_locked(self, user_id: UUID) -> bool:
         return self.services.accounts.of(user_id).is_locked(self.clock())
 
-    async def authenticate(self, username: str, password: str, *,
-                           channel: str) -> Authenticated:
+    async def authenticate(self, username: str, password: str, *, channel: str,
+                           tokens: bool = True) -> Authenticated:
         """Who this is, or InvalidCredentialsError / AccountLockedError / AccountDisabledError;
-        DirectoryUnavailableError (503) when only the unreachable directory could tell."""
+        DirectoryUnavailableError (503) when only the unreachable directory could tell.
+        `channel` names where the attempt came from (token, web) in the failure events;
+        `tokens=False` refuses application tokens as passwords (the console's sign-in form)."""
         if len(password) > MAX_PASSWORD_LENGTH or len(username) > 255:
             raise InvalidCredentialsError(INVALID)  # refused before any hashing or binding
         services = self.services
         user = services.index.user_named(username)
-        if user is not None and user.tokens and password.startswith(PREFIX):
-            tokens = ((tid, h) for tid, (_, h) in user.tokens.items())
-            if match_token(password, tokens) is not None:
+        if tokens and user is not None and user.tokens and password.startswith(PREFIX):
+            stored = ((tid, h) for tid, (_, h) in user.tokens.items())
+            if match_token(password, stored) is not None:
                 return self._admit(user, CredentialKind.APPLICATION_TOKEN)
         if not password:
             raise InvalidCredentialsError(INVALID)
@@ -211,7 +213,8 @@ class PasswordChecker:
         # ldap3 has its own connect and receive timeouts; this bounds the whole exchange.
         limit = directory.config.timeout * 4 + 1
         try:
-            return await asyncio.wait_for(self.services.pool.run(fn, *args, **kwargs), limit)
+            async with asyncio.timeout(limit):
+                return await self.services.pool.run(fn, *args, **kwargs)
         except DirectoryError as e:
             raise DirectoryUnavailableError(f"LDAP: {e}", field="ldap") from None
         except TimeoutError:

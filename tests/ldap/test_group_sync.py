@@ -3,6 +3,7 @@ events; users who never signed in; the team opt-out."""
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 from aiohttp.test_utils import TestClient
@@ -152,3 +153,27 @@ async def test_opt_out_is_405_without_group_sync(ldap_app: LdapApp) -> None:
     response = await client.post(f"/api/v1/teams/{number}/ldap_check",
                                  headers={"Portus-Auth": f"owner:{world.tokens['owner']}"})
     assert response.status == 405
+
+
+async def test_time_travel_answers_with_the_directory_as_it_was(ldap_app: LdapApp,
+                                                                slapd: Slapd) -> None:
+    from datetime import UTC, datetime
+
+    client = await ldap_app(**NO_CACHE)
+    world = await build_world(client)
+    admin = {"Portus-Auth": f"admin:{world.tokens['admin']}"}
+    assert (await token(client, "alice", USER_PASSWORD))[0] == 200  # synced into team web
+    await asyncio.sleep(0.01)
+    while_member = datetime.now(UTC).isoformat()
+    await asyncio.sleep(0.01)
+    slapd.remove_member("web", "alice")
+    assert (await token(client, "alice", USER_PASSWORD))[0] == 200  # synced out again
+
+    async def namespaces_at(when: str) -> set[str]:
+        response = await client.get("/api/v1/audit/users/alice/permissions",
+                                    params={"at": when}, headers=admin)
+        assert response.status == 200, await response.text()
+        return {ns["namespace"] for ns in (await response.json())["namespaces"]}
+
+    assert "webns" in await namespaces_at(while_member)
+    assert "webns" not in await namespaces_at("now")

@@ -48,21 +48,26 @@ async def test_email_guessed_from_the_dn_when_no_attribute(ldap_app: LdapApp) ->
     assert bob is not None and bob.email == "bob@example.org"
 
 
-@pytest.mark.parametrize(("username", "password"), [
+REFUSED = [
     ("alice", "wrong password"),   # wrong password
     ("nobody", USER_PASSWORD),     # unknown user
     ("alice", ""),                 # empty password: an unauthenticated bind would succeed
     ("*", USER_PASSWORD),          # filter metacharacters are escaped, never a wildcard
     ("al*", USER_PASSWORD),
     ("alice)(uid=*", USER_PASSWORD),
+    ("*)(|(uid=*", USER_PASSWORD),
     ("alice\\", USER_PASSWORD),
     ("alice\x00", USER_PASSWORD),
+    ("uid=alice,ou=people,dc=example,dc=org", USER_PASSWORD),  # a DN is not a username
     ("alice", "x" * 129),          # over-long: refused before binding
-])
-async def test_refusals_create_nobody(ldap_app: LdapApp, username: str, password: str) -> None:
+]
+
+
+async def test_refusals_create_nobody(ldap_app: LdapApp) -> None:
     client = await ldap_app()
-    status, body = await token(client, username, password)
-    assert status == 401, body
+    for username, password in REFUSED:
+        status, body = await token(client, username, password)
+        assert status == 401, (username, body)
     assert not client.app[SERVICES].index.users
 
 

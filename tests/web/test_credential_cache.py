@@ -136,3 +136,16 @@ async def test_login_rehashes_a_hash_made_with_other_parameters(
     # A rehash is not a new credential: refresh tokens and sessions survive it.
     assert services.index.users[viewer].credentials_version == version
     assert await _status(client, "viewer", PASSWORD) == 200
+
+
+def test_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("web.credential_cache.MAX_ENTRIES", 3)
+    clock = Clock()
+    cache = VerifiedCredentials(30, clock)
+    users = [uuid4() for _ in range(5)]
+    for user in users:
+        cache.remember(user, "pw", "s")
+        assert len(cache) <= 3
+    assert cache.hit(users[-1], "pw", "s")
+    cache.forget(users[-1])
+    assert not cache.hit(users[-1], "pw", "s")

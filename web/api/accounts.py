@@ -12,6 +12,7 @@ from aiohttp import web
 
 from domain.errors import NotFoundError
 from projections.directory import Kind
+from web.api.present import user_json
 from web.api.principal import current_admin as api_admin
 from web.appkeys import SERVICES
 
@@ -34,4 +35,4 @@ async def unlock_user(request: web.Request) -> web.Response:
     user_id = _id_of(request, Kind.USER)
     await services.execute(lambda: services.store.unlock_user(user_id, reason="admin"),
                            actor=admin.username)
-    return web.json_response({"id": services.directory.number_of(user_id), "locked": False})
+    return web.json_response(user_json(services, services.index.users[user_id]))

@@ -192,6 +192,9 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/users/{id}/toggle_enabled": {
         "put": _op("Disable (self or admins) or re-enable (admins) a user", 200, _ref("User"),
                    errors=(409, 422), params=ID)},
+    "/api/v1/users/{id}/unlock": {
+        "post": _op("Unlock an account locked by failed passwords (admins)", 200, _ref("User"),
+                    params=ID)},
     "/api/v1/users/{id}/application_tokens": {
         "get": _op("List one's application tokens (admins: a bot's)", 200,
                    _list("ApplicationToken"), params=ID),

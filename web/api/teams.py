@@ -207,5 +207,4 @@ async def ldap_check(request: web.Request) -> web.Response:
     # The team stops following its LDAP group (issue 7; web.ldap.sync skips it from now on).
     await services.execute(lambda: services.store.stop_team_directory_sync(team.id),
                            actor=user.username)
-    return web.json_response({**team_json(services, team, user),
-                              "ldap_group_checked": "disabled"}, status=200)
+    return web.json_response({}, status=200)

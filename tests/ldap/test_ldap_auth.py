@@ -189,3 +189,14 @@ async def test_api_refuses_a_local_user_named_like_a_directory_user(ldap_app: Ld
     free = await client.post("/api/v1/users", headers=headers, json={"user": {
         "username": "zed", "email": "zed@example.org", "password": "long enough pw"}})
     assert free.status == 201, await free.text()
+
+
+async def test_misconfiguration_is_reported_at_start_naming_the_key(
+        ldap_app: LdapApp, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="web.ldap.sync"):
+        await ldap_app(WHARFINGER_LDAP_AUTHENTICATION_BIND_DN="cn=nobody,dc=example,dc=org")
+    assert any("ldap.authentication.bind_dn" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="web.ldap.sync"):
+        await ldap_app(WHARFINGER_LDAP_GROUP_BASE="ou=missing,dc=example,dc=org")
+    assert any("ldap.group_base" in r.getMessage() for r in caplog.records)

@@ -16,17 +16,25 @@ from aiohttp import web
 
 from domain.errors import DomainError
 from projections.permissions import UserRecord
-from web.appkeys import SERVICES
+from web.appkeys import CONSOLE, SERVICES
 from web.mail import MailError
 from web.passwords import check_new_password, hash_password
 from web.recovery_links import RecoveryLinkError
 from web.services import Services
+from web.ui.middleware import CSRF_FIELD
+from web.ui.sessions import csrf_binding
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 MAX_FORM_BYTES = 8 * 1024
 TOKEN_FIELD = "reset_password_token"  # noqa: S105 - a form field's name (Devise's)
+
+
+def _csrf(request: web.Request) -> str:
+    """The console's CSRF field: its middleware checks every POST to a console path."""
+    token = request.app[CONSOLE].csrf_token(csrf_binding(request))
+    return f"<input type=hidden name={CSRF_FIELD} value='{html.escape(token, quote=True)}'>"
 
 
 def _page(title: str, body: str, status: int = 200) -> web.Response:
@@ -62,7 +70,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 async def ask(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     return _unavailable(services) or _page("Forgot your password?", (
-        "<form method=post action='/users/password'>"
+        f"<form method=post action='/users/password'>{_csrf(request)}"
         "<label>Email <input type=email name=email required maxlength=254></label>"
         "<button>Send me a reset link</button></form>"))
 
@@ -131,9 +139,9 @@ def _claims_user(services: Services, token: str) -> tuple[UserRecord, int]:
     return user, claims.credentials_version
 
 
-def _new_password_form(token: str, error: str = "") -> str:
+def _new_password_form(request: web.Request, token: str, error: str = "") -> str:
     note = f"<p role=alert>{html.escape(error)}</p>" if error else ""
-    return (f"{note}<form method=post action='/users/password'>"
+    return (f"{note}<form method=post action='/users/password'>{_csrf(request)}"
             f"<input type=hidden name={TOKEN_FIELD} value='{html.escape(token, quote=True)}'>"
             "<label>New password <input type=password name=password required minlength=8"
             " maxlength=128 autocomplete=new-password></label>"
@@ -153,7 +161,7 @@ async def choose(request: web.Request) -> web.Response:
         _claims_user(services, token)
     except RecoveryLinkError as e:
         return _refused(str(e))
-    return _page("Choose a new password", _new_password_form(token))
+    return _page("Choose a new password", _new_password_form(request, token))
 
 
 def _refused(reason: str) -> web.Response:
@@ -172,12 +180,12 @@ async def _reset(request: web.Request, services: Services,
     password = form.get("password", "")
     if password != form.get("password_confirmation", ""):
         return _page("Choose a new password",
-                     _new_password_form(token, "The two passwords differ."), 400)
+                     _new_password_form(request, token, "The two passwords differ."), 400)
     try:
         check_new_password(password)
     except DomainError as e:
         return _page("Choose a new password",
-                     _new_password_form(token, f"Password {e.message}."), 400)
+                     _new_password_form(request, token, f"Password {e.message}."), 400)
     password_hash = await services.pool.run(hash_password, password)
     try:
         await services.execute(lambda: services.store.reset_password(
@@ -185,6 +193,12 @@ async def _reset(request: web.Request, services: Services,
             actor=user.username)
     except DomainError as e:
         return _refused(e.message)
+    # The new credentials version already refuses the old sessions; record their end too.
+    open_sessions = services.sessions.open_sessions_of(user.id)
+    if open_sessions:
+        await services.execute(
+            lambda: services.store.end_sessions(open_sessions, "password reset"),
+            actor=user.username)
     return _page("Your password has been changed",
                  "<p>Sign in with your new password. Other sessions and refresh tokens of"
                  " this account have ended.</p>")

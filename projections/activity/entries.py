@@ -442,6 +442,23 @@ _DESCRIBERS: dict[type[Any], Any] = {
     User.ApplicationTokenRevoked: lambda e, d: _token(e, d, "application_token.destroy",
                                                       "revoked"),
     Team.Created: _team_created,
+    # Authentication breadth (issue 7): lockout and the LDAP directory.
+    User.PasswordRejected: lambda e, d: _user(
+        e, d, "user.password_rejected",
+        f"gave a wrong password for {{user}} ({e.channel}, {e.attempt} in a row)"),
+    User.Locked: lambda e, d: _user(e, d, "user.locked",
+                                    "locked {user} after too many wrong passwords"),
+    User.Unlocked: lambda e, d: _user(e, d, "user.unlocked", f"unlocked {{user}} ({e.reason})"),
+    User.DirectoryLinked: lambda e, d: _user(e, d, "user.ldap_linked",
+                                             f"linked {{user}} to LDAP entry {e.dn}"),
+    User.SeenInDirectoryGroup: lambda e, d: _user(e, d, "user.ldap_group_seen",
+                                                  f"saw {{user}} in LDAP group {e.group}"),
+    User.LeftDirectoryGroup: lambda e, d: _user(e, d, "user.ldap_group_left",
+                                                f"no longer sees {{user}} in LDAP group {e.group}"),
+    Team.DirectorySyncStopped: lambda e, d: {
+        "type": "team.ldap_check", "trackable": TEAM, "item": d.team(e.originator_id),
+        "team_id": str(e.originator_id), "team_name": d.team(e.originator_id),
+        "sentence": f"{e.actor} stopped LDAP group sync for team {d.team(e.originator_id)}"},
     Team.MemberAdded: lambda e, d: _member(e, d, "team.add_member"),
     Team.MemberRoleChanged: lambda e, d: _member(e, d, "team.change_member_role"),
     Team.MemberRemoved: lambda e, d: _member(e, d, "team.remove_member"),

@@ -177,3 +177,26 @@ async def test_time_travel_answers_with_the_directory_as_it_was(ldap_app: LdapAp
 
     assert "webns" in await namespaces_at(while_member)
     assert "webns" not in await namespaces_at("now")
+
+
+async def test_sync_and_lockout_events_read_as_sentences_in_the_activity_feed(
+        ldap_app: LdapApp, slapd: Slapd) -> None:
+    client = await ldap_app(**NO_CACHE)
+    world = await build_world(client)
+    services = client.app[SERVICES]
+    assert (await token(client, "alice", USER_PASSWORD))[0] == 200
+    slapd.remove_member("web", "alice")
+    assert (await token(client, "alice", USER_PASSWORD))[0] == 200
+    assert (await token(client, "alice", "wrong password"))[0] == 401
+    feed = services.feed
+    assert feed is not None
+    await feed.catch_up()
+    response = await client.get("/api/v1/activities?limit=100",
+                                headers={"Portus-Auth": f"admin:{world.tokens['admin']}"})
+    assert response.status == 200, await response.text()
+    sentences = [a["sentence"] for a in (await response.json())["activities"]]
+    for expected in ("ldap saw alice in LDAP group web",
+                     "ldap no longer sees alice in LDAP group web",
+                     "anonymous gave a wrong password for alice (token, 1 in a row)"):
+        assert expected in sentences, sentences
+    assert any("alice" in s and "team web" in s and "ldap" in s for s in sentences), sentences

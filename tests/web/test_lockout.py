@@ -161,3 +161,36 @@ def test_cli_unlock(settings: Settings, capsys: object) -> None:
         assert store.user_named("dave").locked_until is None
     finally:
         store.close()
+
+
+async def test_console_sign_in_counts_and_honours_the_lock(client: TestClient,
+                                                           world: World) -> None:  # type: ignore[type-arg]
+    import re
+
+    clock = Clock()
+    client.app[SERVICES].passwords.clock = clock
+    page = await client.get("/sign_in")
+    found = re.search(r"""name=["']?_csrf["']? value=["']([^"']+)""", await page.text())
+    assert found
+    csrf = found.group(1)
+
+    async def sign_in(password: str) -> tuple[int, str]:
+        response = await client.post("/sign_in", data={
+            "username": "viewer", "password": password, "_csrf": csrf, "next": "/"},
+            allow_redirects=False)
+        return response.status, await response.text()
+
+    # An application token is not a password for the console's form.
+    assert (await sign_in(world.tokens["viewer"]))[0] == 401
+    for _ in range(4):
+        assert (await sign_in("wrong password"))[0] == 401
+    for _ in range(5):  # the token endpoint's failures add up with the console's
+        assert await get_token(client, "viewer", "wrong password") == 401
+    status, text = await sign_in(PASSWORD)
+    assert status == 401 and "locked" in text
+    services = client.app[SERVICES]
+    logged = await services.pool.run(read_after, services.store, 0, 10_000)
+    channels = [e.event.channel for e in logged if isinstance(e.event, User.PasswordRejected)]
+    assert channels == ["web"] * 5 + ["token"] * 5
+    clock.now += 600
+    assert (await sign_in(PASSWORD))[0] == 303

@@ -66,8 +66,20 @@ class Clock:
         return self.now
 
 
+_CSRF = re.compile(r"""name=["']?_csrf["']? value=["']([^"']+)""")
+
+
+async def csrf_of(client: TestClient, path: str) -> str:  # type: ignore[type-arg]
+    """The console checks a CSRF token on every form post: read it from the form's page."""
+    page = await client.get(path)
+    found = _CSRF.search(await page.text())
+    assert found, f"no CSRF field on {path}"
+    return found.group(1)
+
+
 async def ask_for_link(client: TestClient, address: str) -> str:  # type: ignore[type-arg]
-    response = await client.post("/users/password", data={"email": address})
+    response = await client.post("/users/password", data={
+        "email": address, "_csrf": await csrf_of(client, "/users/password/new")})
     assert response.status == 200
     return await response.text()
 
@@ -109,6 +121,12 @@ async def test_forgot_password_mail_link_reset(mail_client: TestClient,
         "grant_type": "password", "service": SERVICE, "username": "viewer",
         "password": PASSWORD, "access_type": "offline", "client_id": "t"})
     refresh_token = (await grant.json())["refresh_token"]
+    signed_in = await client.post("/sign_in", allow_redirects=False, data={
+        "username": "viewer", "password": PASSWORD, "next": "/",
+        "_csrf": await csrf_of(client, "/sign_in")})
+    assert signed_in.status == 303
+    viewer_id = world.user_ids["viewer"]
+    assert services.sessions.open_sessions_of(viewer_id)
     for _ in range(10):
         await token_status(client, world, "wrong password")
     assert await token_status(client, world, PASSWORD) == 401
@@ -126,16 +144,23 @@ async def test_forgot_password_mail_link_reset(mail_client: TestClient,
     page = await client.get(link)
     assert page.status == 200 and "New password" in await page.text()
     token = parse_qs(urlsplit(link).query)["reset_password_token"][0]
-    mismatch = await client.post("/users/password", data={
+    csrf = await csrf_of(client, link)
+    # Without the console's CSRF token the form is refused before anything happens.
+    forged = await client.post("/users/password", data={
         "reset_password_token": token, "password": NEW_PASSWORD,
+        "password_confirmation": NEW_PASSWORD})
+    assert forged.status == 403
+    mismatch = await client.post("/users/password", data={
+        "reset_password_token": token, "password": NEW_PASSWORD, "_csrf": csrf,
         "password_confirmation": NEW_PASSWORD + "x"})
     assert mismatch.status == 400 and "differ" in await mismatch.text()
     short = await client.post("/users/password", data={
-        "reset_password_token": token, "password": "short", "password_confirmation": "short"})
+        "reset_password_token": token, "password": "short", "password_confirmation": "short",
+        "_csrf": csrf})
     assert short.status == 400 and "too short" in await short.text()
     done = await client.post("/users/password", data={
         "reset_password_token": token, "password": NEW_PASSWORD,
-        "password_confirmation": NEW_PASSWORD})
+        "password_confirmation": NEW_PASSWORD, "_csrf": csrf})
     assert done.status == 200, await done.text()
 
     # Unlocked, the new password works, the old one and the refresh token do not.
@@ -145,13 +170,17 @@ async def test_forgot_password_mail_link_reset(mail_client: TestClient,
         "grant_type": "refresh_token", "service": SERVICE, "refresh_token": refresh_token,
         "client_id": "t"})
     assert refreshed.status == 401
+    # ...and the console session has ended.
+    assert not services.sessions.open_sessions_of(viewer_id)
+    assert (await client.get("/profile", allow_redirects=False)).status in (302, 303, 401)
 
     # The link works once.
     again = await client.get(link)
     assert again.status == 400 and "already been used" in await again.text()
     reused = await client.post("/users/password", data={
         "reset_password_token": token, "password": "another password 2",
-        "password_confirmation": "another password 2"})
+        "password_confirmation": "another password 2",
+        "_csrf": await csrf_of(client, "/users/password/new")})
     assert reused.status == 400
 
 
@@ -213,5 +242,5 @@ async def test_unavailable_without_smtp_or_under_ldap(
         WHARFINGER_LDAP_HOSTNAME="127.0.0.1", WHARFINGER_LDAP_PORT=str(free_port()),
         WHARFINGER_LDAP_TIMEOUT="1", WHARFINGER_LDAP_BASE="dc=example,dc=org",
         WHARFINGER_EMAIL_SMTP_ENABLED="true")))
-    response = await ldap.post("/users/password", data={"email": "viewer@example.org"})
+    response = await ldap.get("/users/password/new")
     assert response.status == 404 and "LDAP" in await response.text()

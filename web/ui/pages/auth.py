@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.errors import DomainError, InvalidInputError
+from domain.errors import AccountDisabledError, DomainError, InvalidInputError
 from web.appkeys import SERVICES
-from web.passwords import check_new_password, hash_password, verify_password
+from web.authentication import InvalidCredentialsError
+from web.password_check import AccountLockedError, DirectoryUnavailableError
+from web.passwords import check_new_password, hash_password
 from web.ui import sessions
 from web.ui.access import local_target
 from web.ui.forms import Form, read_form, see_other
@@ -36,20 +38,27 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     form = await read_form(request, "username", "password", "next")
     username = form.values["username"].strip()
-    user = services.index.user_named(username)
-    stored = user.password_hash if user is not None and not user.bot else None
-    ok = await services.pool.run(verify_password, stored, form.values["password"])
-    current = services.index.user_named(username)
-    if ok and current is not None and current.password_hash == stored:
-        if not current.enabled:
-            form.error("base", "Sorry, this account has been disabled.")
-        else:
-            response = web.HTTPSeeOther(local_target(form.values["next"]))
-            await sessions.sign_in(request, response, current)
-            raise response
+    status = 401
+    try:
+        # The one password check of every channel: lockout, LDAP, cache (web.password_check).
+        # Application tokens are for clients, not this form; bots never sign in here.
+        auth = await services.passwords.authenticate(username, form.values["password"],
+                                                     channel="web", tokens=False)
+        if auth.user.bot:
+            raise InvalidCredentialsError("Invalid username or password.")
+    except (InvalidCredentialsError, AccountDisabledError, AccountLockedError) as e:
+        message = e.message
+        if isinstance(e, InvalidCredentialsError):
+            message = "Invalid username or password."
+        form.error("base", message)
+    except DirectoryUnavailableError as e:
+        form.error("base", e.message)
+        status = 503
     else:
-        form.error("base", "Invalid username or password.")
-    return render(request, "sign_in.html", status=401, values={"username": username},
+        response = web.HTTPSeeOther(local_target(form.values["next"]))
+        await sessions.sign_in(request, response, auth.user)
+        raise response
+    return render(request, "sign_in.html", status=status, values={"username": username},
                   errors=form.errors, next=local_target(form.values["next"]))
 
 

@@ -194,3 +194,29 @@ async def test_console_sign_in_counts_and_honours_the_lock(client: TestClient,
     assert channels == ["web"] * 5 + ["token"] * 5
     clock.now += 600
     assert (await sign_in(PASSWORD))[0] == 303
+
+
+async def test_a_lock_also_closes_open_console_sessions(client: TestClient,
+                                                        world: World) -> None:  # type: ignore[type-arg]
+    import re
+
+    clock = Clock()
+    client.app[SERVICES].passwords.clock = clock
+    page = await client.get("/sign_in")
+    found = re.search(r"""name=["']?_csrf["']? value=["']([^"']+)""", await page.text())
+    assert found
+    signed_in = await client.post("/sign_in", allow_redirects=False, data={
+        "username": "viewer", "password": PASSWORD, "_csrf": found.group(1), "next": "/"})
+    assert signed_in.status == 303
+
+    async def profile() -> int:
+        response = await client.get("/profile", allow_redirects=False)
+        await response.read()
+        return response.status
+
+    assert await profile() == 200
+    for _ in range(10):
+        await get_token(client, "viewer", "wrong password")
+    assert await profile() != 200  # sent to sign in: the open session no longer counts
+    clock.now += 600
+    assert await profile() == 200

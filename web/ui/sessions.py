@@ -53,6 +53,8 @@ def session_of(request: web.Request) -> tuple[UserRecord, UUID] | None:
         return None
     user = services.sessions.user_of(services.index, session_id, secret,
                                      lifetime=SESSION_LIFETIME)
+    if user is not None and services.passwords.is_locked(user.id):
+        return None  # a locked account is locked in its open sessions too (Portus F9)
     return (user, session_id) if user is not None else None
 
 

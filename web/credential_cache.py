@@ -42,6 +42,11 @@ class VerifiedCredentials:
         message = user_id.bytes + password.encode("utf-8", "surrogatepass")
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
+    def key_of(self, user_id: UUID, password: str) -> bytes:
+        """The keyed hash of (user, password), for callers that need to tell attempts apart
+        without keeping the password (the single-flight of argon2 checks)."""
+        return self._digest(user_id, password)
+
     def hit(self, user_id: UUID, password: str, stamp: Hashable) -> bool:
         if self._ttl <= 0:
             return False

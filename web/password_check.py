@@ -57,6 +57,7 @@ class PasswordChecker:
         settings = services.settings
         self.max_attempts = int(settings["lockout.maximum_attempts"])
         self.lock_seconds = int(settings["lockout.unlock_in_minutes"]) * 60.0
+        self._flights: dict[tuple[bytes, str | None], asyncio.Future[tuple[bool, str | None]]] = {}
 
     def is_locked(self, user_id: UUID) -> bool:
         return self.services.accounts.of(user_id).is_locked(self.clock())
@@ -107,7 +108,7 @@ class PasswordChecker:
         if user is not None and services.credentials.hit(user.id, password, self._stamp(user)):
             return self._admit(user, CredentialKind.PASSWORD)
         stored_hash = user.password_hash if user else None
-        ok, new_hash = await services.pool.run(verify_and_update, stored_hash, password)
+        ok, new_hash = await self._verify_once(user, stored_hash, password)
         # Re-read: the projection may have moved while the hash was checked in the pool.
         current = services.index.user_named(username)
         if current is None or current.password_hash != stored_hash:
@@ -121,6 +122,23 @@ class PasswordChecker:
                 lambda: services.store.rehash_password(current.id, old, new_hash),
                 actor=current.username)
         return await self._succeeded(current.id, password)
+
+    async def _verify_once(self, user: UserRecord | None, stored_hash: str | None,
+                           password: str) -> tuple[bool, str | None]:
+        """argon2 for this (user, password, hash), shared by concurrent requests: `docker pull`
+        opens many connections at once with the same password, and without this every one of
+        them would pay argon2 before the first result reached the cache."""
+        services = self.services
+        if user is None:
+            return await services.pool.run(verify_and_update, stored_hash, password)
+        key = (services.credentials.key_of(user.id, password), stored_hash)
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(
+                services.pool.run(verify_and_update, stored_hash, password))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _done: self._flights.pop(key, None))
+        return await asyncio.shield(flight)
 
     async def _directory_password(self, username: str, password: str, user: UserRecord | None,
                                   channel: str) -> Authenticated:

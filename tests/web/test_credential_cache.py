@@ -149,3 +149,20 @@ def test_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cache.hit(users[-1], "pw", "s")
     cache.forget(users[-1])
     assert not cache.hit(users[-1], "pw", "s")
+
+
+async def test_concurrent_requests_share_one_argon2_check(client: TestClient, world: World,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    import asyncio
+
+    calls = []
+    real = passwords.verify_and_update
+
+    def counting(stored: str | None, password: str) -> tuple[bool, str | None]:
+        calls.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr("web.password_check.verify_and_update", counting)
+    statuses = await asyncio.gather(*(_status(client, "viewer", PASSWORD) for _ in range(8)))
+    assert statuses == [200] * 8
+    assert len(calls) == 1

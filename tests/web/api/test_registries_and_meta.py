@@ -3,6 +3,7 @@ users who own things."""
 
 from __future__ import annotations
 
+from eventstore.reader import LoggedEvent
 from tests.web.api.helpers import Api
 from tests.web.world import SERVICE
 from web.appkeys import SERVICES
@@ -45,7 +46,14 @@ async def test_ping_health_version(api: Api) -> None:
 
 async def test_health_fails_closed_when_the_log_is_not_read(api: Api) -> None:
     follower = api.client.app[SERVICES].follower
-    follower._last_success = -1e9  # as if the store had been unreachable for ages
+
+    async def unreachable(position: int, limit: int) -> list[LoggedEvent]:
+        raise OSError("the store is unreachable (test)")
+
+    # The store unreachable for ages: no later read may succeed and refresh the follower.
+    follower._read_after = unreachable
+    async with follower._reading:  # a read already under way would still succeed
+        follower._last_success = -1e9
     response = await api.call("GET", "/api/v1/health", who=None)
     assert response.status == 503
     assert (await response.json())["database"]["success"] is False

@@ -251,3 +251,21 @@ async def test_health_says_when_the_registry_is_unreachable_and_when_notificatio
     body = await (await client.get("/api/v1/health")).json()
     assert body["notifications"]["last_received_at"] is not None
     assert body["notifications"]["seconds_ago"] <= 5
+
+
+async def test_the_hostname_cannot_change_once_repositories_exist(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    """Portus F17: "Registry is not empty, cannot change hostname"; other fields still change."""
+    renamed = await client.put("/api/v1/registries/1", headers=api(world), json={
+        "registry": {"hostname": "moved.test:5000"}})
+    assert renamed.status == 200 and (await renamed.json())["hostname"] == "moved.test:5000"
+    assert (await post(client, {"events": [
+        event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
+    refused = await client.put("/api/v1/registries/1", headers=api(world), json={
+        "registry": {"hostname": "elsewhere.test:5000"}})
+    assert refused.status == 400
+    body = await refused.json()
+    assert body["field"] == "hostname" and "not empty" in str(body["message"])
+    same = await client.put("/api/v1/registries/1", headers=api(world), json={
+        "registry": {"hostname": "moved.test:5000", "use_ssl": True}})
+    assert same.status == 200 and (await same.json())["use_ssl"] is True

@@ -82,6 +82,13 @@ async def update_registry(request: web.Request) -> web.Response:
     hostname = optional_text(body, "hostname", max_length=255)
     external = optional_text(body, "external_hostname", max_length=255)
     use_ssl = bool_field(body, "use_ssl") if body.get("use_ssl") is not None else None
+    current = services.index.registry
+    if (hostname is not None and current is not None and hostname.strip() != current.hostname
+            and any(services.catalog.listed())):
+        # Portus F17: repository names and tokens' audience are tied to the hostname; changing it
+        # under existing images would orphan them.
+        raise InvalidInputError("Registry is not empty, cannot change hostname",
+                                field="hostname")
     try:
         await services.execute(lambda: services.store.update_registry(
             name=name, hostname=hostname, external_hostname=external, use_ssl=use_ssl),

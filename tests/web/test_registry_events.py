@@ -269,3 +269,21 @@ async def test_the_hostname_cannot_change_once_repositories_exist(
     same = await client.put("/api/v1/registries/1", headers=api(world), json={
         "registry": {"hostname": "moved.test:5000", "use_ssl": True}})
     assert same.status == 200 and (await same.json())["use_ssl"] is True
+
+
+async def test_a_namespace_holding_repositories_cannot_be_renamed(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    """The registry keeps images under their old path: renaming would orphan them."""
+    listed = await (await client.get("/api/v1/namespaces?all=true", headers=api(world))).json()
+    [webns] = [n for n in listed if n["name"] == "webns"]
+    path = f"/api/v1/namespaces/{webns['id']}"
+    renamed = await client.put(path, headers=api(world), json={"namespace": {"name": "webns2"}})
+    assert renamed.status == 200 and (await renamed.json())["name"] == "webns2"
+    assert (await post(client, {"events": [
+        event("push", "webns2/app", tag="v1", dig=digest(1))]})).status == 202
+    refused = await client.put(path, headers=api(world), json={"namespace": {"name": "webns3"}})
+    assert refused.status == 400
+    assert (await refused.json())["field"] == "name"
+    described = await client.put(path, headers=api(world), json={
+        "namespace": {"name": "webns2", "description": "still editable"}})
+    assert described.status == 200

@@ -141,6 +141,11 @@ async def update_namespace(request: web.Request) -> web.Response:
     visibility = _visibility(body["visibility"]) if body.get("visibility") is not None else None
     if name is not None:
         check_namespace_name(name)
+        if name != ns.name and any(r.namespace_id == ns.id for r in services.catalog.listed()):
+            # The registry keeps the images under the old path: a renamed namespace would show
+            # repositories nobody can pull under their new names (a Portus bug).
+            raise InvalidInputError("Namespace is not empty, cannot change its name",
+                                    field="name")
     rules = switches(services)
     role = role_in(services, user, ns.team_id)
     principal = user.principal()

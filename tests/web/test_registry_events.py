@@ -287,3 +287,21 @@ async def test_a_namespace_holding_repositories_cannot_be_renamed(
     described = await client.put(path, headers=api(world), json={
         "namespace": {"name": "webns2", "description": "still editable"}})
     assert described.status == 200
+
+
+async def test_namespaces_and_teams_holding_repositories_are_not_deleted(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    """The images would stay in the registry with nothing left to see or delete them by."""
+    listed = await (await client.get("/api/v1/namespaces?all=true", headers=api(world))).json()
+    [webns] = [n for n in listed if n["name"] == "webns"]
+    assert (await post(client, {"events": [
+        event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
+    refused = await client.delete(f"/api/v1/namespaces/{webns['id']}", headers=api(world))
+    assert refused.status == 422
+    body = await refused.json()
+    assert body["field"] == "namespace" and "webns/app" in str(body["message"])
+    team_id = webns["team"]["id"]
+    kept = await client.delete(f"/api/v1/teams/{team_id}", headers=api(world))
+    assert kept.status == 422 and (await kept.json())["field"] == "new_team"
+    listed = await (await client.get("/api/v1/namespaces?all=true", headers=api(world))).json()
+    assert "webns" in [n["name"] for n in listed]

@@ -37,6 +37,7 @@ from web.api.principal import current_user
 from web.api.requests import json_object, optional_text, text_field
 from web.api.users import no_extra_fields
 from web.appkeys import SERVICES
+from web.repository_guard import refuse_if_holding_repositories
 from web.services import Services
 
 routes = web.RouteTableDef()
@@ -175,5 +176,6 @@ async def delete_namespace(request: web.Request) -> web.Response:
         raise ForbiddenError("Authorization fails")
     may_delete_namespace(user.principal(), ns.facts(), role_in(services, user, ns.team_id),
                          switches(services))
+    refuse_if_holding_repositories(services, [ns.id], field="namespace")
     await services.execute(lambda: services.store.delete_namespace(ns.id), actor=user.username)
     return web.Response(status=204)

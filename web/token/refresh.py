@@ -7,16 +7,14 @@ disabled or changes password, because either bumps the credentials version the p
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
+
+from web.signed_payloads import BadSignatureError, MalformedError, SignedPayloads
 
 _VERSION = "whr1"
 MAX_LENGTH = 1024
@@ -37,32 +35,25 @@ class RefreshClaims:
 class RefreshTokens:
     def __init__(self, key: bytes, lifetime_seconds: int,
                  clock: Callable[[], float] = time.time) -> None:
-        self._key = key
+        self._payloads = SignedPayloads(key, _VERSION)
         self._lifetime = lifetime_seconds
         self._clock = clock
 
     def issue(self, user_id: UUID, credentials_version: int, service: str) -> str:
-        payload = {"u": str(user_id), "v": credentials_version, "s": service,
-                   "e": int(self._clock()) + self._lifetime, "n": secrets.token_urlsafe(9)}
-        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-        signed = f"{_VERSION}.{body}"
-        return f"{signed}.{_b64(self._mac(signed))}"
+        return self._payloads.seal(
+            {"u": str(user_id), "v": credentials_version, "s": service,
+             "e": int(self._clock()) + self._lifetime, "n": secrets.token_urlsafe(9)})
 
     def check(self, token: str, service: str) -> RefreshClaims:
         if len(token) > MAX_LENGTH:
             raise RefreshTokenError("refresh token is too long")
-        parts = token.split(".")
-        if len(parts) != 3 or parts[0] != _VERSION:
-            raise RefreshTokenError("malformed refresh token")
-        signed = f"{parts[0]}.{parts[1]}"
         try:
-            mac = _unb64(parts[2])
-        except ValueError:
+            payload = self._payloads.open(token)
+        except BadSignatureError:
+            raise RefreshTokenError("refresh token signature is invalid") from None
+        except MalformedError:
             raise RefreshTokenError("malformed refresh token") from None
-        if not hmac.compare_digest(mac, self._mac(signed)):
-            raise RefreshTokenError("refresh token signature is invalid")
         try:
-            payload = json.loads(_unb64(parts[1]))
             claims = RefreshClaims(UUID(payload["u"]), int(payload["v"]), str(payload["s"]),
                                    int(payload["e"]))
         except (ValueError, KeyError, TypeError):
@@ -72,17 +63,3 @@ class RefreshTokens:
         if not hmac.compare_digest(claims.service.encode(), service.encode()):
             raise RefreshTokenError("refresh token was issued for another service")
         return claims
-
-    def _mac(self, signed: str) -> bytes:
-        return hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("bad base64") from None

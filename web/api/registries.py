@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.errors import DomainError, InvalidInputError, NotFoundError
+from domain.errors import InvalidInputError, NotFoundError
 from projections.directory import Kind
 from web.api.present import registry_json
 from web.api.principal import current_admin
 from web.api.requests import bool_field, json_object, optional_text, text_field
 from web.appkeys import SERVICES
+from web.registry_update import change_registry
 
 routes = web.RouteTableDef()
 _FIELDS = {"name", "hostname", "external_hostname", "use_ssl"}
@@ -82,19 +83,9 @@ async def update_registry(request: web.Request) -> web.Response:
     hostname = optional_text(body, "hostname", max_length=255)
     external = optional_text(body, "external_hostname", max_length=255)
     use_ssl = bool_field(body, "use_ssl") if body.get("use_ssl") is not None else None
-    current = services.index.registry
-    if (hostname is not None and current is not None and hostname.strip() != current.hostname
-            and any(services.catalog.listed())):
-        # Portus F17: repository names and tokens' audience are tied to the hostname; changing it
-        # under existing images would orphan them.
-        raise InvalidInputError("Registry is not empty, cannot change hostname",
-                                field="hostname")
     try:
-        await services.execute(lambda: services.store.update_registry(
-            name=name, hostname=hostname, external_hostname=external, use_ssl=use_ssl),
-            actor=admin.username)
+        await change_registry(services, admin, name=name, hostname=hostname,
+                              external_hostname=external, use_ssl=use_ssl)
     except NotFoundError:
         raise NotFoundError("Not found") from None
-    except DomainError:
-        raise
     return web.json_response(registry_json(services))

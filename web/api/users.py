@@ -10,18 +10,17 @@ from uuid import UUID
 
 from aiohttp import web
 
-from domain.errors import ForbiddenError, InvalidInputError, NotFoundError
+from domain.errors import InvalidInputError, NotFoundError
 from domain.management_policy import (
     UnprocessableError,
     may_manage_tokens_of,
     may_set_enabled,
     may_toggle_admin,
 )
-from domain.values import TeamKind
 from projections.directory import Kind
 from projections.permissions import UserRecord
 from web.api.pagination import paginated
-from web.api.present import find_user, personal_namespace, token_json, user_json
+from web.api.present import find_user, token_json, user_json
 from web.api.principal import current_admin, current_user
 from web.api.requests import bool_field, json_object, optional_text, text_field
 from web.app_tokens import hash_token, new_token
@@ -29,6 +28,7 @@ from web.appkeys import SERVICES
 from web.ldap.sync import refuse_directory_username
 from web.passwords import check_new_password, hash_password
 from web.services import Services
+from web.user_deletion import delete_account
 
 routes = web.RouteTableDef()
 
@@ -120,14 +120,7 @@ async def delete_user(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     admin = current_admin(request)
     user = find_user(services, request.match_info["id"])
-    if user.id == admin.id:
-        raise ForbiddenError("You cannot delete yourself", field="user")
-    team_ids = [t.id for t in services.index.teams.values()
-                if user.id in t.members and t.kind is not TeamKind.PERSONAL]
-    ns = personal_namespace(services, user)
-    personal = [(ns.id, ns.team_id)] if ns else []
-    await services.execute(lambda: services.store.delete_user(
-        user.id, team_ids=team_ids, personal=personal), actor=admin.username)
+    await delete_account(services, admin, user)
     return web.Response(status=204)
 
 

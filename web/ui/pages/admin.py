@@ -1,5 +1,5 @@
-"""The admin panel: users (create, bots, admin flag, enable/disable) and the registry (F7, F8,
-F15, F17, F35). Every handler checks `admin` itself; the menu only hides the links."""
+"""The admin panel: users (create, bots, admin flag, enable/disable, delete) and the registry (F7,
+F8, F15, F17, F35). Every handler checks `admin` itself; the menu only hides the links."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from aiohttp import web
 
 from domain.errors import DomainError, NotFoundError
 from domain.management_policy import may_set_enabled, may_toggle_admin
-from projections.permissions import UserRecord
+from domain.values import TeamKind
+from projections.permissions import TeamRecord, UserRecord
+from web.api.present import personal_namespace
 from web.app_tokens import hash_token, new_token
 from web.appkeys import SERVICES
 from web.passwords import check_new_password, hash_password
+from web.registry_update import change_registry
 from web.ui.access import admin
 from web.ui.forms import Form, read_form, see_other
 from web.ui.rendering import render
+from web.user_deletion import delete_account
 
 routes = web.RouteTableDef()
 
@@ -22,8 +26,9 @@ def _users_page(request: web.Request, form: Form, *, status: int = 200,
                 bot_token: tuple[str, str] | None = None) -> web.Response:
     index = request.app[SERVICES].index
     users = sorted(index.users.values(), key=lambda u: u.username.lower())
+    deleted = request.query.get("deleted", "")[:128] if request.method == "GET" else ""
     return render(request, "admin_users.html", status=status, users=users, form=form,
-                  bot_token=bot_token)
+                  bot_token=bot_token, deleted=deleted)
 
 
 @routes.get("/admin/users")
@@ -106,11 +111,26 @@ async def toggle_enabled(request: web.Request) -> web.StreamResponse:
     raise see_other("/sign_in" if target.id == me.id else "/admin/users")
 
 
+def _registry_page(request: web.Request, form: Form | None = None, *,
+                   status: int = 200) -> web.Response:
+    """The registration form, or once registered the same fields to edit, filled in."""
+    services = request.app[SERVICES]
+    registry = services.index.registry
+    if form is None:
+        form = Form(values={"name": "", "hostname": "", "external_hostname": "", "use_ssl": ""})
+        if registry is not None:
+            form = Form(values={"name": registry.name, "hostname": registry.hostname,
+                                "external_hostname": registry.external_hostname or "",
+                                "use_ssl": "on" if registry.use_ssl else ""})
+    return render(request, "admin_registry.html", status=status, form=form,
+                  has_repositories=any(services.catalog.listed()),
+                  saved=request.method == "GET" and "saved" in request.query)
+
+
 @routes.get("/admin/registry")
 async def registry_page(request: web.Request) -> web.Response:
     admin(request)
-    return render(request, "admin_registry.html", form=Form(values={
-        "name": "", "hostname": "", "external_hostname": "", "use_ssl": ""}))
+    return _registry_page(request)
 
 
 @routes.post("/admin/registry")
@@ -125,8 +145,31 @@ async def register_registry(request: web.Request) -> web.StreamResponse:
             use_ssl=v["use_ssl"] == "on"), actor=me.username)
     except DomainError as e:
         form.fail(e, default_field="name")
-        return render(request, "admin_registry.html", status=e.status, form=form)
+        return _registry_page(request, form, status=e.status)
     raise see_other("/")
+
+
+@routes.post("/admin/registry/settings")
+async def update_registry(request: web.Request) -> web.StreamResponse:
+    """Portus F17: name, hostname, TLS and external hostname; the hostname is fixed once the
+    registry holds repositories (refused exactly as `PUT /api/v1/registries/:id`)."""
+    services = request.app[SERVICES]
+    me = admin(request)
+    if services.index.registry is None:
+        raise NotFoundError("No registry is registered yet.")
+    form = await read_form(request, "name", "hostname", "external_hostname", "use_ssl",
+                           max_length=255)
+    v = form.values
+    if form.ok:
+        try:
+            await change_registry(services, me, name=v["name"], hostname=v["hostname"],
+                                  external_hostname=v["external_hostname"],
+                                  use_ssl=v["use_ssl"] == "on")
+        except DomainError as e:
+            form.fail(e, default_field="name")
+    if not form.ok:
+        return _registry_page(request, form, status=422)
+    raise see_other("/admin/registry?saved=1")
 
 
 @routes.post("/admin/users/{username}/auditor")
@@ -141,3 +184,49 @@ async def toggle_auditor(request: web.Request) -> web.StreamResponse:
     target_id = target.id
     await services.execute(lambda: change(target_id), actor=me.username)
     raise see_other("/admin/users")
+
+
+def _deletion_facts(request: web.Request, target: UserRecord) -> tuple[list[TeamRecord], str]:
+    """What deleting `target` does: the teams they leave and their personal namespace."""
+    services = request.app[SERVICES]
+    teams = sorted((t for t in services.index.teams.values()
+                    if target.id in t.members and t.kind is not TeamKind.PERSONAL),
+                   key=lambda t: t.name)
+    ns = personal_namespace(services, target)
+    return teams, ns.name if ns else ""
+
+
+def _delete_page(request: web.Request, target: UserRecord, form: Form, *,
+                 status: int = 200) -> web.Response:
+    teams, namespace = _deletion_facts(request, target)
+    return render(request, "admin_user_delete.html", status=status, target=target,
+                  teams=teams, personal=namespace, form=form)
+
+
+@routes.get("/admin/users/{username}/delete")
+async def confirm_delete(request: web.Request) -> web.Response:
+    """The confirmation step: what will go, before anything does."""
+    me = admin(request)
+    target = _target(request)
+    form = Form()
+    if target.id == me.id:
+        form.error("base", "You cannot delete yourself.")
+    return _delete_page(request, target, form, status=403 if target.id == me.id else 200)
+
+
+@routes.post("/admin/users/{username}/delete")
+async def delete_user(request: web.Request) -> web.StreamResponse:
+    """Delete an account through the same call as `DELETE /api/v1/users/:id`."""
+    services = request.app[SERVICES]
+    me = admin(request)
+    target = _target(request)
+    form = await read_form(request, "confirm")
+    if form.values["confirm"] != target.username:
+        form.error("confirm", "must be the user's name")
+        return _delete_page(request, target, form, status=422)
+    try:
+        await delete_account(services, me, target)
+    except DomainError as e:
+        form.error("base", e.message)  # yourself, or a team's only owner: not a field's fault
+        return _delete_page(request, target, form, status=e.status)
+    raise see_other(f"/admin/users?deleted={target.username}")

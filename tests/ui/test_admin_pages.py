@@ -1,0 +1,111 @@
+"""The admin pages over HTTP: deleting a user (with its confirmation step) and editing the
+registry, refused where the API refuses, on both backends."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from tests.ui.test_console_http import csrf_of, sign_in
+from tests.web.test_registry_events import digest, event, post
+from tests.web.world import World
+from web.appkeys import SERVICES
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+async def test_deleting_a_user_asks_first_and_says_what_goes(
+        client: Client, world: World) -> None:
+    services = client.app[SERVICES]
+    await sign_in(client, "admin")
+    users = await (await client.get("/admin/users")).text()
+    assert 'href="/admin/users/viewer/delete"' in users
+    assert 'href="/admin/users/admin/delete"' not in users  # not offered for oneself
+    # Step 1: the confirmation page names the teams and the personal namespace that go.
+    confirm = await client.get("/admin/users/viewer/delete")
+    page = await confirm.text()
+    assert confirm.status == 200
+    assert 'href="/teams/web"' in page and "personal namespace <strong>viewer</strong>" in page
+    assert services.index.user_named("viewer") is not None  # asking deleted nothing
+    # A wrong confirmation deletes nothing and says so next to the field.
+    wrong = await client.post("/admin/users/viewer/delete", data={
+        "confirm": "viewr", "_csrf": csrf_of(page)})
+    assert wrong.status == 422 and "must be the user&#39;s name" in await wrong.text()
+    assert services.index.user_named("viewer") is not None
+    # Step 2: confirmed, the account, its personal namespace and its membership go.
+    done = await client.post("/admin/users/viewer/delete", data={
+        "confirm": "viewer", "_csrf": csrf_of(page)})
+    html = await done.text()
+    assert done.status == 200 and "User <strong>viewer</strong> was deleted." in html
+    assert services.index.user_named("viewer") is None
+    assert services.index.namespace_named("viewer") is None
+    assert world.user_ids["viewer"] not in services.index.teams[world.team_id].members  # type: ignore[index]
+    assert (await client.get("/admin/users/viewer/delete")).status == 404
+
+
+async def test_deleting_a_teams_only_owner_or_oneself_is_refused_and_changes_nothing(
+        client: Client, world: World) -> None:
+    services = client.app[SERVICES]
+    await sign_in(client, "admin")
+    page = await (await client.get("/admin/users/owner/delete")).text()
+    before = services.store.recorder.max_notification_id()
+    refused = await client.post("/admin/users/owner/delete", data={
+        "confirm": "owner", "_csrf": csrf_of(page)})
+    assert refused.status == 422
+    assert "only owner of team &#39;web&#39;" in await refused.text()
+    assert services.index.user_named("owner") is not None
+    assert services.store.recorder.max_notification_id() == before
+    # Oneself: not offered, and refused if posted anyway.
+    me = await client.get("/admin/users/admin/delete")
+    assert me.status == 403 and "You cannot delete yourself" in await me.text()
+    myself = await client.post("/admin/users/admin/delete", data={
+        "confirm": "admin", "_csrf": csrf_of(page)})
+    assert myself.status == 403 and "You cannot delete yourself" in await myself.text()
+    assert services.store.recorder.max_notification_id() == before
+    # Not an admin: the page is forbidden and the post refused.
+    await sign_in(client, "owner")
+    page = await (await client.get("/teams")).text()
+    assert (await client.get("/admin/users/viewer/delete")).status == 403
+    assert (await client.post("/admin/users/viewer/delete", data={
+        "confirm": "viewer", "_csrf": csrf_of(page)})).status == 403
+    assert services.index.user_named("viewer") is not None
+
+
+async def test_the_registry_is_edited_but_its_hostname_stays_once_it_holds_repositories(
+        client: Client, world: World) -> None:
+    services = client.app[SERVICES]
+    await sign_in(client, "admin")
+    page = await (await client.get("/admin/registry")).text()
+    assert 'action="/admin/registry/settings"' in page and 'value="registry.test:5000"' in page
+    saved = await client.post("/admin/registry/settings", data={
+        "name": "<b>main</b>", "hostname": "moved.test:5000",
+        "external_hostname": "registry.example.org", "use_ssl": "on",
+        "_csrf": csrf_of(page)})
+    html = await saved.text()
+    assert saved.status == 200 and "settings were saved" in html
+    assert 'value="&lt;b&gt;main&lt;/b&gt;"' in html
+    registry = services.index.registry
+    assert registry is not None and registry.hostname == "moved.test:5000"
+    assert registry.use_ssl and registry.external_hostname == "registry.example.org"
+    # A blank name is refused next to the field; what was typed stays.
+    blank = await client.post("/admin/registry/settings", data={
+        "name": " ", "hostname": "typed.test:5000", "external_hostname": "",
+        "_csrf": csrf_of(html)})
+    body = await blank.text()
+    assert blank.status == 422 and "Name can&#39;t be blank" in body
+    assert 'value="typed.test:5000"' in body
+    assert services.index.registry.hostname == "moved.test:5000"  # type: ignore[union-attr]
+    # Once a repository exists, the hostname is fixed; the error sits next to the field.
+    assert (await post(client, {"events": [
+        event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
+    page = await (await client.get("/admin/registry")).text()
+    assert "It cannot change now" in page
+    refused = await client.post("/admin/registry/settings", data={
+        "name": "main", "hostname": "elsewhere.test:5000", "external_hostname": "",
+        "_csrf": csrf_of(page)})
+    body = await refused.text()
+    assert refused.status == 422
+    assert 'id="e-hostname">Hostname Registry is not empty, cannot change hostname' in body
+    assert 'value="elsewhere.test:5000"' in body
+    registry = services.index.registry
+    assert registry is not None and registry.hostname == "moved.test:5000"
+    assert registry.name == "<b>main</b>" and registry.use_ssl

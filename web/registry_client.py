@@ -162,6 +162,40 @@ class _NotFoundError(RegistryUnavailableError):
     pass
 
 
+NOT_V2 = "Error: registry does not implement v2 of the API."
+
+
+async def reachability(target: RegistryTarget, settings: Settings) -> str:
+    """Portus's `Registry#reachable?`: "" when `GET /v2/` answers 200 or 401 with the
+    `Docker-Distribution-Api-Version` header, else why not, in Portus's words (its
+    `Portus::Errors.message_from_exception`, prefixed with the Ruby exception class as Portus
+    shows it), so scripts and people who read Portus's messages read the same ones here."""
+    timeout = aiohttp.ClientTimeout(total=float(settings["registry.read_timeout.value"]),
+                                    connect=float(settings["registry.timeout.value"]))
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session, \
+                session.get(f"{target.base_url}/v2/", allow_redirects=False) as response:
+            if (response.status in (200, 401)
+                    and "Docker-Distribution-Api-Version" in response.headers):
+                return ""
+            return NOT_V2
+    except aiohttp.ClientSSLError:  # before ClientConnectorError, its base class
+        return "OpenSSL::SSL::SSLError: could not stablish connection: SSL error"
+    except aiohttp.ClientConnectorDNSError:
+        return "SocketError: connection refused"
+    except aiohttp.ClientConnectorError:
+        return "Errno::ECONNREFUSED: connection refused"
+    except (aiohttp.ServerDisconnectedError, ConnectionResetError):
+        return "Errno::ECONNRESET: connection reset"
+    except aiohttp.ClientResponseError:
+        # Not HTTP at all (e.g. plain HTTP spoken to a TLS port): Portus's Net::HTTPBadResponse.
+        return "Net::HTTPBadResponse: could not stablish connection: SSL error"
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        return "Net::OpenTimeout: connection timed out"
+    except aiohttp.ClientError as e:
+        return f"{type(e).__name__}: connection refused"
+
+
 def _repo_access(repository: str, *actions: str) -> list[dict[str, object]]:
     return [{"type": "repository", "name": repository, "actions": list(actions)}]
 

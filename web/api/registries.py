@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from domain.errors import InvalidInputError, NotFoundError
@@ -11,8 +13,12 @@ from web.api.principal import current_admin
 from web.api.requests import bool_field, json_object, optional_text, text_field
 from web.appkeys import SERVICES
 from web.registry_update import change_registry
+from web.registry_client import reachability, target_of
 
 routes = web.RouteTableDef()
+HOST_PORT = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])"
+                       r"(?::[0-9]{1,5})?")
+"""What `validate` probes: a host name, IPv4 or [IPv6] address, and an optional port."""
 _FIELDS = {"name", "hostname", "external_hostname", "use_ssl"}
 
 
@@ -48,8 +54,10 @@ async def list_registries(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/registries/validate")
 async def validate_registry(request: web.Request) -> web.Response:
-    """`{valid, messages}` for a would-be registry (no reachability probe: the registry may
-    legitimately start after Wharfinger)."""
+    """`{valid, messages}` for a would-be registry, as Portus's `Registries::ValidateService`:
+    the fields' errors, and under `hostname` why `GET /v2/` at that address does not answer like
+    a Distribution registry (Portus's messages, e.g. "Errno::ECONNREFUSED: connection
+    refused"). Creating the registry does not probe: it may legitimately start after us."""
     services = request.app[SERVICES]
     current_admin(request)
     query = request.query
@@ -66,6 +74,13 @@ async def validate_registry(request: web.Request) -> web.Response:
         messages.setdefault("registry", []).append("You can only create one registry")
     if only:
         messages = {k: v for k, v in messages.items() if k in only}
+    if "hostname" not in messages and not HOST_PORT.fullmatch(hostname):
+        messages["hostname"] = ["is invalid"]
+    if "hostname" not in messages and (not only or "hostname" in only):
+        use_ssl = query.get("use_ssl", "false").lower() == "true"
+        unreachable = await reachability(target_of(hostname, use_ssl), services.settings)
+        if unreachable:
+            messages["hostname"] = [unreachable]
     return web.json_response({"valid": not messages, "messages": messages})
 
 

@@ -16,6 +16,7 @@ from yarl import URL
 
 from tests.web.api.helpers import Api
 from tests.web.api.openapi_check import DOCUMENT
+from web.api.registries import HOST_PORT
 
 OPERATIONS = sorted((path, method) for path, item in DOCUMENT["paths"].items()
                     for method in item)
@@ -36,6 +37,11 @@ plausible = st.one_of(
                      "outsider", "viewer", "a long password 123", "new@example.org", True,
                      False, 1, 2, 3]),
     st.from_regex(r"[a-z0-9]{1,8}([._-][a-z0-9]{1,4})?", fullmatch=True))
+# Only loopback addresses may be probed from a test (nothing else is ours to connect to); any
+# other drawn value must be one validate refuses without connecting.
+probed_hosts = st.one_of(
+    st.sampled_from(["127.0.0.1:1", "localhost:9", "[::1]:1", "127.0.0.1"]),
+    odd_text.filter(lambda v: not HOST_PORT.fullmatch(v.strip())))
 path_value = st.one_of(st.integers(1, 9).map(str), st.integers(1, 9).map(str),
                        st.integers(-5, 2**40).map(str), odd_text)
 
@@ -69,7 +75,10 @@ def requests(draw: st.DrawFn) -> tuple[str, str, str | None, dict[str, Any]]:
             segment = quote(value, safe="", errors="surrogatepass")
             path = path.replace("{" + param["name"] + "}", segment)
         elif draw(st.booleans()):
-            query[param["name"]] = draw(odd_text)
+            strategy = odd_text
+            if template == "/api/v1/registries/validate" and param["name"] == "hostname":
+                strategy = probed_hosts  # validate connects to what it is given
+            query[param["name"]] = draw(strategy)
     kwargs: dict[str, Any] = {}
     if query:
         # Raw bytes in the query string, invalid UTF-8 included.

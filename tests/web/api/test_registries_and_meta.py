@@ -3,7 +3,13 @@ users who own things."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
+from pathlib import Path
+from urllib.parse import urlencode
+
 from eventstore.reader import LoggedEvent
+from tests.e2e.registry import RegistryProcess
 from tests.web.api.helpers import Api
 from tests.web.world import SERVICE
 from web.appkeys import SERVICES
@@ -27,12 +33,44 @@ async def test_registry_show_update_validate(api: Api) -> None:
     assert bad.status == 400 and (await bad.json())["message"] == {"use_ssl": ["is invalid"]}
     assert (await api.call("PUT", "/api/v1/registries/2", json={})).status == 404
     assert (await api.call("PUT", "/api/v1/registries/1", who="owner", json={})).status == 403
-    valid = await api.ok("GET", "/api/v1/registries/validate?name=x&hostname=h:5000"
-                                "&use_ssl=false&only[]=hostname")
-    assert valid == {"valid": True, "messages": {}}
     invalid = await api.ok("GET", "/api/v1/registries/validate?name=&hostname=a%20b")
     assert invalid["valid"] is False
     assert set(invalid["messages"]) == {"name", "hostname", "registry"}
+
+
+async def test_validate_probes_the_registry_like_portus(api: Api, tmp_path: Path) -> None:
+    services = api.client.app[SERVICES]
+
+    async def validate(hostname: str, **extra: str) -> object:
+        query = urlencode({"name": "x", "hostname": hostname, "use_ssl": "false",
+                           "only[]": "hostname", **extra})
+        return await api.ok("GET", f"/api/v1/registries/validate?{query}")
+
+    # A real Distribution registry answers GET /v2/ with 401 and its API version header.
+    registry = await asyncio.to_thread(
+        RegistryProcess.start, tmp_path / "registry", realm="http://127.0.0.1:1/v2/token",
+        service=SERVICE, issuer=services.settings.issuer,
+        rootcertbundle=services.signing_key.certificate_path)
+    try:
+        assert await validate(registry.host) == {"valid": True, "messages": {}}
+        # The same registry spoken to over TLS: Portus's SSL message.
+        tls = await validate(registry.host, use_ssl="true")
+        assert tls == {"valid": False, "messages": {"hostname": [
+            "OpenSSL::SSL::SSLError: could not stablish connection: SSL error"]}}
+    finally:
+        await asyncio.to_thread(registry.stop)
+    # A closed port: Portus's words for a refused connection.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{sock.getsockname()[1]}"  # bound, never listening
+        assert await validate(closed) == {"valid": False, "messages": {"hostname": [
+            "Errno::ECONNREFUSED: connection refused"]}}
+    # Something that answers HTTP but is not a registry (Wharfinger itself has no /v2/).
+    ours = f"127.0.0.1:{api.client.port}"
+    assert await validate(ours) == {"valid": False, "messages": {"hostname": [
+        "Error: registry does not implement v2 of the API."]}}
+    # Not a host[:port]: refused without connecting anywhere.
+    assert await validate("a/b") == {"valid": False, "messages": {"hostname": ["is invalid"]}}
 
 
 async def test_ping_health_version(api: Api) -> None:

@@ -12,8 +12,8 @@ from web.api.present import registry_json
 from web.api.principal import current_admin
 from web.api.requests import bool_field, json_object, optional_text, text_field
 from web.appkeys import SERVICES
-from web.registry_update import change_registry
 from web.registry_client import reachability, target_of
+from web.registry_update import change_registry
 
 routes = web.RouteTableDef()
 HOST_PORT = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])"

@@ -305,3 +305,29 @@ async def test_namespaces_and_teams_holding_repositories_are_not_deleted(
     assert kept.status == 422 and (await kept.json())["field"] == "new_team"
     listed = await (await client.get("/api/v1/namespaces?all=true", headers=api(world))).json()
     assert "webns" in [n["name"] for n in listed]
+
+
+async def test_the_repository_json_counts_its_stars(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    assert (await post(client, {"events": [
+        event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
+    services = client.app[SERVICES]
+
+    async def toggle(who: str) -> None:
+        user_id = services.index.user_named(who).id
+        await services.execute(lambda: services.store.toggle_star(user_id, "webns/app"),
+                               actor=who)
+
+    async def stars() -> int:
+        listed = await (await client.get("/api/v1/repositories", headers=api(world))).json()
+        shown = await (await client.get(f"/api/v1/repositories/{listed[0]['id']}",
+                                        headers=api(world))).json()
+        assert listed[0]["stars"] == shown["stars"]
+        return int(shown["stars"])
+
+    assert await stars() == 0
+    await toggle("viewer")
+    await toggle("owner")
+    assert await stars() == 2
+    await toggle("viewer")  # a second toggle takes the star back
+    assert await stars() == 1

@@ -58,7 +58,8 @@ def repository_json(services: Services, repo: RepositoryRecord, user: UserRecord
             "description": "",
             "namespace": {"id": services.directory.number_of(repo.namespace_id),
                           "name": namespace.name if namespace else repo.namespace_name},
-            "stars": 0, "tags_count": len(repo.tags),
+            "stars": len(services.social.stars.get(repo.full_name, ())),
+            "tags_count": len(repo.tags),
             "registry_hostname": registry.external_hostname or registry.hostname
             if registry else None,
             "destroyable": allowed(services.index, user, repo, Action.DELETE)}

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from domain.actors import ANONYMOUS, SYSTEM
 from domain.errors import InvalidInputError, NotFoundError
@@ -43,13 +44,13 @@ _FILENAMES = {"csv": "activities.csv", "jsonl": "activities.jsonl",
 async def list_activities(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = api_user(request)
-    query, output = _query(services, request)
+    query, output = feed_query(services, request.query)
     visibility = sql_filter(viewer_of(services.index, user.id))
     if output == "json":
         rows = await services.pool.run(services.activity.page,
                                        replace(query, limit=query.limit + 1), visibility)
         page, more = rows[:query.limit], len(rows) > query.limit
-        cursor = _cursor(page[-1]) if more and page else None
+        cursor = cursor_of(page[-1]) if more and page else None
         headers = {"Wharfinger-Feed-Position": await _positions(services)}
         if cursor:
             headers["Link"] = f'<{request.rel_url.update_query(cursor=cursor)}>; rel="next"'
@@ -92,8 +93,9 @@ async def _positions(services: Services) -> str:
     return " ".join(f"{log}={pos}" for log, pos in sorted(positions.items()))
 
 
-def _query(services: Services, request: web.Request) -> tuple[Query, str]:
-    q = request.query
+def feed_query(services: Services, q: MultiMapping[str]) -> tuple[Query, str]:
+    """The feed's filters and output format from query parameters (also the console's
+    activities page), each refusal naming its parameter."""
     for name in q:
         if len(q.getall(name)) > 1 and name != "type":
             raise InvalidInputError("must be given once", field=name)
@@ -151,7 +153,7 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-def _cursor(entry: Entry) -> str:
+def cursor_of(entry: Entry) -> str:
     raw = f"{entry.occurred_us}:{entry.log}:{entry.position}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

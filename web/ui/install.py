@@ -11,6 +11,7 @@ from web.secret_files import load_or_create_secret
 from web.ui.console import STATIC_DIR, Console, template_environment
 from web.ui.middleware import console_middleware
 from web.ui.pages import (
+    activities,
     admin,
     audit,
     auth,
@@ -33,6 +34,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     app.middlewares.append(console_middleware)
     app.cleanup_ctx.append(_console_ctx)
-    for module in (auth, browse, namespaces, teams, admin, profile, audit, repositories):
+    for module in (auth, browse, namespaces, teams, admin, profile, audit, repositories,
+                   activities):
         app.add_routes(module.routes)
     app.router.add_static("/assets/", STATIC_DIR, name="assets", append_version=False)

@@ -187,21 +187,45 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
         self._update(User, user_id, User.enable)
 
     def grant_admin(self, user_id: UUID) -> None:
+        """Make a user an admin: owner of the admins team and, in the same save, owner of every
+        team they are already in (F21: admins are owners of their teams and never demoted).
+        Each promotion is a `MemberRoleChanged` with cause `admin_granted`."""
+
         def command() -> list[Aggregate]:
             user = self._get(User, user_id)
             user.grant_admin()
             aggregates: list[Aggregate] = [user]
             if REGISTRY_ID in self.repository:
                 admins = self._get(Team, ADMINS_TEAM_ID)
-                role = admins.role_of(user_id)
-                if role is None:
+                if admins.role_of(user_id) is None:
                     admins.add_member(user_id, Role.OWNER)
-                elif role is not Role.OWNER:
-                    admins.change_role(user_id, Role.OWNER)
-                aggregates.append(admins)
+                    aggregates.append(admins)
+            # Also for an existing admin: one made admin before this rule repairs on a re-grant.
+            for team_id in self._teams_joined_by(user_id):
+                team = self._get(Team, team_id)
+                role = team.role_of(user_id)
+                if not team.deleted and role is not None and role is not Role.OWNER:
+                    team.change_role(user_id, Role.OWNER, cause="admin_granted")
+                    aggregates.append(team)
             return aggregates
 
         self._run(command)
+
+    def _teams_joined_by(self, user_id: UUID) -> list[UUID]:
+        """Every team the user was ever added to (they may have left since), in log order."""
+        topic = get_topic(Team.MemberAdded)
+        teams: dict[UUID, None] = {}
+        start: int | None = None
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=500, topics=[topic],
+                                                      inclusive_of_start=False)
+            if not page:
+                return list(teams)
+            for notification in page:
+                event = self.mapper.to_domain_event(notification)
+                if isinstance(event, Team.MemberAdded) and event.user_id == user_id:
+                    teams[event.originator_id] = None
+            start = page[-1].id
 
     def revoke_admin(self, user_id: UUID) -> None:
         def command() -> list[Aggregate]:

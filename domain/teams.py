@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import field
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -33,6 +34,9 @@ class Team(Aggregate):
         user_id: UUID
         old_role: str
         new_role: str
+        cause: str = field(default="", kw_only=True)
+        """Why, when the change follows from another one: `admin_granted` (admins are owners
+        of every team they are in, F21). Events stored before this field read as ""."""
 
         def apply(self, team: Team) -> None:
             team.members[str(self.user_id)] = Role(self.new_role)
@@ -97,14 +101,14 @@ class Team(Aggregate):
             raise ConflictError("User has already been taken", field="user")
         self.trigger_event(self.MemberAdded, user_id=user_id, role=role.value)
 
-    def change_role(self, user_id: UUID, role: Role) -> None:
+    def change_role(self, user_id: UUID, role: Role, *, cause: str = "") -> None:
         old = self._existing_role(user_id)
         if old is role:
             return
         if old is Role.OWNER:
             self._keep_an_owner(user_id)
         self.trigger_event(self.MemberRoleChanged, user_id=user_id, old_role=old.value,
-                           new_role=role.value)
+                           new_role=role.value, cause=cause)
 
     def remove_member(self, user_id: UUID) -> None:
         old = self._existing_role(user_id)

@@ -219,6 +219,8 @@ def _member(e: Any, d: Directory, key: str) -> Fields:
         text, params = f"removed {user} ({e.role}) from team {team}", {"role": e.role}
     else:
         text = f"changed {user}'s role in team {team} from {e.old_role} to {e.new_role}"
+        if getattr(e, "cause", "") == "admin_granted":
+            text += " (admins are owners of their teams)"
         params = {"old_role": e.old_role, "new_role": e.new_role}
     return {"type": key, "trackable": TEAM, "item": team, "recipient": user,
             "owner_id": str(e.user_id), "team_id": str(e.originator_id), "team_name": team,

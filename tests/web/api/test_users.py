@@ -146,3 +146,30 @@ async def test_enable_and_admin_toggles_follow_portus_rules(api: Api) -> None:
     admins_team = next(t for t in index.teams.values() if t.kind.value == "admins")
     assert admins_team.members[outsider.id].value == "owner"
     assert (await api.call("PUT", "/api/v1/users/5/toggle_admin", who="owner")).status == 403
+
+
+async def test_becoming_admin_makes_one_owner_of_every_team_one_is_in(api: Api) -> None:
+    assert api.world.team_id is not None
+    team = api.id_of(api.world.team_id)
+    services = api.client.app[SERVICES]
+    # The viewer of team web becomes an admin: owner of web (and of the admins team).
+    await api.ok("PUT", "/api/v1/users/4/toggle_admin")
+    members = await api.ok("GET", f"/api/v1/teams/{team}/members")
+    assert {m["user_id"]: m["role"] for m in members}[4] == "owner"
+    viewer = api.world.user_ids["viewer"]
+    admins_team = next(t for t in services.index.teams.values() if t.kind.value == "admins")
+    assert admins_team.members[viewer].value == "owner"
+    # Recorded as a role change caused by the grant, so history shows why.
+    log = [n for n in services.store.recorder.select_notifications(start=None, limit=1000)
+           if n.topic.endswith("Team.MemberRoleChanged")]
+    event = services.store.mapper.to_domain_event(log[-1])
+    assert (event.user_id, event.old_role, event.new_role, event.cause, event.actor) == (
+        viewer, "viewer", "owner", "admin_granted", "admin")
+    # An admin is not demoted (F21).
+    refused = await api.call("PUT", f"/api/v1/teams/{team}/members/4", json={"role": "viewer"})
+    assert refused.status == 422
+    # The activity feed says why.
+    assert services.feed is not None
+    await services.feed.catch_up()
+    feed = await api.ok("GET", "/api/v1/activities?team=web&limit=100")
+    assert any("admins are owners of their teams" in a["sentence"] for a in feed["activities"])

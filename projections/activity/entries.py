@@ -26,6 +26,7 @@ from domain.registries import GLOBAL_NAMESPACE_NAME, Registry
 from domain.sessions import Session
 from domain.teams import Team
 from domain.users import User
+from domain.verifications import LogsVerified
 from eventstore.reader import LoggedEvent
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -360,6 +361,18 @@ def _decision(e: TokenRequestDecided, d: Directory) -> Fields:
             "sentence": f"{who} was issued a token for {e.service}{where} granting {granted}"}
 
 
+def _verified(e: LogsVerified, d: Directory) -> Fields:
+    outcome = ("intact" if e.ok else "TAMPERING DETECTED" if e.tampered
+               else "not proven (no signed checkpoint yet)")
+    logs = "; ".join(f"{log['log']}: {log['events']} events, checkpoint of"
+                     f" {log['checkpoint_size'] if log['checkpoint_size'] is not None else 'none'}"
+                     for log in e.logs)
+    return {"type": "audit.verify", "trackable": OTHER, "item": "logs",
+            "sentence": f"{e.actor} verified the logs: {outcome} ({logs})",
+            "parameters": {"ok": e.ok, "tampered": e.tampered, "logs": e.logs,
+                           "verifier_key": e.verifier_key}}
+
+
 # -- repositories, tags and pulls (the registry's events), matched by class name --------------
 # Matched by name rather than imported so the feed keeps working, field by field, while that
 # model evolves; an event whose fields do not fit falls back to the generic entry.
@@ -482,4 +495,5 @@ _DESCRIBERS: dict[type[Any], Any] = {
     Session.Started: _session,
     Session.Ended: _session,
     TokenRequestDecided: _decision,
+    LogsVerified: _verified,
 }

@@ -1,5 +1,7 @@
 """The auditor's views: permissions of a user or access to a namespace as of a time, the
-difference between two times (with the events that caused it), and a token explained by `jti`.
+difference between two times (with the events that caused it), a token explained by `jti`, and
+the tamper evidence: each log's latest signed checkpoint and the last verification's outcome
+(recorded by `wharfinger audit verify` or the page's "Verify now", web.log_verification).
 
 Admins and auditors only, exactly as `/api/v1/audit/…`; the answers come from the same
 time-travel functions (projections.time_travel), computed in the blocking pool.
@@ -7,14 +9,18 @@ time-travel functions (projections.time_travel), computed in the blocking pool.
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from domain.errors import DomainError, ForbiddenError
 from projections import time_travel
+from projections.activity.store import Query
 from projections.permissions import UserRecord
 from web.appkeys import SERVICES
+from web.log_verification import LOGS, verify_and_record
 from web.ui.access import signed_in
 from web.ui.forms import Form
 from web.ui.rendering import render
@@ -59,5 +65,46 @@ async def audit_page(request: web.Request) -> web.Response:
                                              tools.read_audit, v["jti"])
     except DomainError as e:
         form.fail(e, default_field="question")
+    return await _page(request, form, answer)
+
+
+@routes.post("/audit/verify")
+async def verify_now(request: web.Request) -> web.Response:
+    """Run `audit verify` over both logs in the pool and show its outcome (recorded as a fact,
+    so the next visitor sees it too). Reads only: auditors may run it."""
+    user = auditor(request)
+    services = request.app[SERVICES]
+    _, fact = await services.pool.run(lambda: verify_and_record(services.audit_tools,
+                                                                actor=user.username))
+    just_now = {"occurred_at": fact.timestamp, "actor": fact.actor, "ok": fact.ok,
+                "tampered": fact.tampered, "logs": fact.logs}
+    return await _page(request, Form(values={k: "" for k in FIELDS}), None, just_now)
+
+
+async def _page(request: web.Request, form: Form, answer: dict[str, Any] | None,
+                verification: dict[str, Any] | None = None) -> web.Response:
+    services = request.app[SERVICES]
+    tools = services.audit_tools
+    checkpoints = []
+    for log in LOGS:
+        cp = await services.pool.run(tools.tlog(log).latest_checkpoint)
+        checkpoints.append({"log": log, "checkpoint": cp and {
+            "size": cp.size, "root": base64.b64encode(cp.root).decode(), "note": cp.note,
+            "created": datetime.fromtimestamp(cp.created, UTC)}})
+    if verification is None:
+        verification = await _last_verification(request)
     return render(request, "audit.html", status=422 if form.errors else 200, form=form,
-                  answer=answer)
+                  answer=answer, checkpoints=checkpoints, verification=verification,
+                  verifier_key=tools.signer.verifier.encode())
+
+
+async def _last_verification(request: web.Request) -> dict[str, Any] | None:
+    """The latest `audit.verify` entry of the activity feed (every entry: only admins and
+    auditors reach this page). The feed follows the audit trail, a moment behind."""
+    services = request.app[SERVICES]
+    found = await services.pool.run(services.activity.page,
+                                    Query(types=("audit.verify",), limit=1), ("1=1", []))
+    if not found:
+        return None
+    entry = found[0]
+    return {"occurred_at": entry.occurred_at, "actor": entry.actor, **entry.parameters}

@@ -1,0 +1,82 @@
+"""The audit page's tamper evidence: each log's latest signed checkpoint and the last
+verification, recorded as a fact whether `wharfinger audit verify` or "Verify now" ran it (both
+backends)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from aiohttp.test_utils import TestClient
+
+from tests.ui.test_console_http import csrf_of, sign_in
+from tests.web.test_activities_api import caught_up
+from tests.web.test_cli import cli_env
+from tests.web.world import World
+from web.appkeys import SERVICES
+from web.cli import main
+from web.settings import Settings
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+def audit_positions(client: Client) -> int:
+    return int(client.app[SERVICES].audit.recorder.max_notification_id() or 0)
+
+
+async def test_checkpoints_and_the_last_verification_are_shown_to_auditors(
+        client: Client, world: World, settings: Settings) -> None:
+    services = client.app[SERVICES]
+    await services.execute(lambda: services.store.grant_auditor(world.user_ids["outsider"]))
+    await sign_in(client, "outsider")
+    # Nothing signed or verified yet: the page says so.
+    page = await (await client.get("/audit")).text()
+    assert page.count("No checkpoint signed yet") == 2
+    assert 'id="verification-none"' in page
+    # Verify now, before any checkpoint: recorded, and not proven.
+    before = audit_positions(client)
+    unproven = await client.post("/audit/verify", data={"_csrf": csrf_of(page)})
+    html = await unproven.text()
+    assert unproven.status == 200
+    assert "Not proven: no signed checkpoint yet." in html and "Verified by outsider" in html
+    assert audit_positions(client) == before + 1
+    # Checkpoints signed: their size, root and note are on the page, as the log holds them.
+    await services.pool.run(services.audit_tools.make_checkpoints)
+    cp = await services.pool.run(services.audit_tools.tlog("events").latest_checkpoint)
+    assert cp is not None
+    page = await (await client.get("/audit")).text()
+    row = re.search(r"<th scope=\"row\">events</th>\s*<td>(\d+)</td>", page)
+    assert row is not None and int(row[1]) == cp.size
+    assert unescape(cp.note.splitlines()[0]) in unescape(page)
+    # The command line's `audit verify` records its outcome; the page shows it once the feed
+    # has read it.
+    env = {**cli_env(settings), "WHARFINGER_MACHINE_FQDN_VALUE": settings.issuer}
+    assert main(["audit", "verify", "--quiet"], env) == 0
+    await caught_up(client)
+    page = await (await client.get("/audit")).text()
+    outcome = re.search(r'id="verification-outcome"[^>]*>(.*?)</p>', page, re.S)
+    assert outcome is not None
+    assert "The logs are intact." in outcome[1] and "Verified by cli" in outcome[1]
+    assert re.search(r"<th scope=\"row\">events</th><td>\d+</td><td>\d+</td><td>\d+</td>"
+                     r"\s*<td>OK", page)
+
+
+async def test_only_admins_and_auditors_may_verify_and_the_feed_tells_it(
+        client: Client, world: World) -> None:
+    await sign_in(client, "owner")
+    page = await (await client.get("/teams")).text()
+    before = audit_positions(client)
+    refused = await client.post("/audit/verify", data={"_csrf": csrf_of(page)})
+    assert refused.status == 403
+    assert audit_positions(client) == before
+    await sign_in(client, "admin")
+    page = await (await client.get("/audit")).text()
+    done = await client.post("/audit/verify", data={"_csrf": csrf_of(page)})
+    assert done.status == 200
+    await caught_up(client)
+    feed = await (await client.get("/activities", params={"type": "audit.verify"})).text()
+    assert "admin verified the logs: not proven" in feed
+    # The owner does not see verifications in their feed.
+    await sign_in(client, "owner")
+    theirs = await (await client.get("/activities")).text()
+    assert "verified the logs" not in theirs

@@ -9,10 +9,11 @@ twice fails on the store's key the second time and is recorded once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
@@ -219,6 +220,24 @@ class Repository(Aggregate):
         return changes
 
 
+class _NoticeBatch:
+    """The aggregates one transaction of notices works on: each loaded or created once."""
+
+    def __init__(self) -> None:
+        self.repositories: dict[UUID, Repository] = {}
+        self.namespaces: dict[str, Namespace] = {}
+        self.created: list[Aggregate] = []
+        """Namespaces and their name claims, created to hold new repositories."""
+        self.receipts: dict[UUID, NotificationReceipt] = {}
+        self.registered: bool | None = None
+        """Whether the registry is registered (looked up once, when first needed)."""
+
+    def aggregates(self) -> list[Aggregate]:
+        # Only what changed: a repository loaded for a delete that found nothing stays out.
+        changed = [r for r in self.repositories.values() if r.pending_events]
+        return [*changed, *self.created, *self.receipts.values()] if changed else []
+
+
 class NotificationReceipt(Aggregate):
     """A registry event was recorded; its id derives from the registry's event id."""
 
@@ -305,52 +324,78 @@ class RepositoryCommands:
 
     def record_notice(self, notice: RegistryNotice) -> str:
         """Record a push or delete notice once: `recorded`, `duplicate` or `ignored`."""
-        outcome = ["ignored"]
-        receipt = notice_id(notice.event_id)
+        return self.record_notices([notice])[0]
+
+    def record_notices(self, notices: Sequence[RegistryNotice]) -> list[str]:
+        """Record push and delete notices (of one envelope or of several received at once) in
+        one transaction, in order, each once: per notice `recorded`, `duplicate` or `ignored`.
+
+        One transaction for many notices is what lets intake keep up with a busy registry
+        (a commit per notice caps it at the store's commit rate); each notice's changes are
+        still all or nothing, and later notices see earlier ones (a push then a delete of the
+        same tag), because they work on the same aggregates in memory."""
+        outcomes: list[str] = []
+        attempts = [0]
 
         def command() -> list[Aggregate]:
-            if receipt in self.repository:
-                outcome[0] = "duplicate"
-                return []
-            changed = self._apply_notice(notice)
-            outcome[0] = "recorded" if changed else "ignored"
-            return [*changed, NotificationReceipt.receive(notice)] if changed else []
+            # Redeliveries are rare: the first attempt looks no receipt up (a duplicate fails
+            # the transaction on the receipt's key), the next ones look each one up.
+            check_receipts = attempts[0] > 0
+            attempts[0] += 1
+            outcomes.clear()
+            batch = _NoticeBatch()
+            for notice in notices:
+                receipt = notice_id(notice.event_id)
+                if receipt in batch.receipts or (
+                        check_receipts and self.recorder.select_events(receipt, limit=1)):
+                    outcomes.append("duplicate")
+                    continue
+                with acting_as(notice.actor or ANONYMOUS):
+                    changed = self._apply_notice(notice, batch)
+                    if changed:
+                        batch.receipts[receipt] = NotificationReceipt.receive(notice)
+                outcomes.append("recorded" if changed else "ignored")
+            return batch.aggregates()
 
-        with acting_as(notice.actor or ANONYMOUS):
-            self._run_claiming(command)
-        return outcome[0]
+        self._run_claiming(command)
+        return outcomes
 
-    def _apply_notice(self, notice: RegistryNotice) -> list[Aggregate]:
+    def _apply_notice(self, notice: RegistryNotice, batch: _NoticeBatch) -> bool:
+        """Apply one notice to the batch's aggregates; False if it changes nothing."""
         if notice.action == "push":
             if not notice.is_manifest:
-                return []
-            located = self._locate(notice.repository, create=True)
-            if located is None:
-                return []
-            repo, created = located
+                return False
+            repo = self._locate(notice.repository, create=True, batch=batch)
+            if repo is None:
+                return False
             repo.push(notice)
-            return [repo, *created]
+            return True
         if notice.action == "delete":
-            located = self._locate(notice.repository, create=False)
-            if located is None:
-                return []
-            repo, _ = located
-            return [repo] if repo.delete(notice) else []
-        return []
+            repo = self._locate(notice.repository, create=False, batch=batch)
+            return repo is not None and repo.delete(notice)
+        return False
 
-    def _locate(self, full_name: str, *, create: bool
-                ) -> tuple[Repository, list[Aggregate]] | None:
-        """The repository named `full_name`, with the aggregates created to hold it: the
-        repository itself and, for an unknown namespace, the namespace (private, owned by the
-        admins team, origin `registry`) and its name claim. None when it cannot be placed."""
+    def _locate(self, full_name: str, *, create: bool, batch: _NoticeBatch
+                ) -> Repository | None:
+        """The repository named `full_name`, from the batch or the store; with `create`, a new
+        one (and, for an unknown namespace, the namespace: private, owned by the admins team,
+        origin `registry`, with its name claim) added to the batch. None when it cannot be
+        placed."""
         rid = repository_id(full_name)
-        if rid in self.repository:
-            return self._get(Repository, rid), []
-        if not create or REGISTRY_ID not in self.repository:
+        if rid in batch.repositories:
+            return batch.repositories[rid]
+        found = self._find(Repository, rid)
+        if found is not None:
+            batch.repositories[rid] = found
+            return found
+        if not create:
+            return None
+        if batch.registered is None:
+            batch.registered = REGISTRY_ID in self.repository
+        if not batch.registered:
             return None
         ns_name, _ = split_repository(full_name)
-        created: list[Aggregate] = []
-        namespace = self._namespace_named(ns_name)
+        namespace = batch.namespaces.get(ns_name) or self._namespace_named(ns_name)
         if namespace is None:
             if ns_name == GLOBAL_NAMESPACE_NAME or not NAMESPACE_NAME.fullmatch(ns_name):
                 return None
@@ -358,19 +403,28 @@ class RepositoryCommands:
                 name=ns_name, kind=NamespaceKind.TEAM, team_id=ADMINS_TEAM_ID,
                 visibility=Visibility.PRIVATE, origin="registry",
                 description="Created because the registry reported a push into it.")
-            created = [namespace, NameClaim.claim("namespace", ns_name, namespace.id)]
+            batch.created.extend([namespace, NameClaim.claim("namespace", ns_name,
+                                                             namespace.id)])
+        batch.namespaces[ns_name] = namespace
         repo = Repository.create(namespace_id=namespace.id, namespace_name=namespace.name,
                                  full_name=full_name, origin="registry")
-        return repo, [*created]
+        batch.repositories[rid] = repo
+        return repo
 
     def _namespace_named(self, name: str) -> Namespace | None:
-        cid = claim_id("namespace", name)
-        if cid not in self.repository:
-            return None
-        claim = self._get(NameClaim, cid)
-        if claim.owner_id is None:
+        claim = self._find(NameClaim, claim_id("namespace", name))
+        if claim is None or claim.owner_id is None:
             return None
         return self._get(Namespace, claim.owner_id)
+
+    def _find(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        """The aggregate, or None if there is none (one read; `id in repository` then `get`
+        would read it twice)."""
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
 
     def _run_claiming(self, command: Callable[[], list[Aggregate]]) -> None:
         # A namespace created by two concurrent pushes: the loser's claim fails; run again and
@@ -407,12 +461,12 @@ class RepositoryCommands:
                 return []
             if current == 0 and not observed:
                 return []
-            located = self._locate(full_name, create=True)
-            if located is None:
+            batch = _NoticeBatch()
+            repo = self._locate(full_name, create=True, batch=batch)
+            if repo is None:
                 return []
-            repo, created = located
             recorded[0] = repo.observe(observed, remove_missing=remove_missing)
-            return [repo, *created] if recorded[0] else []
+            return batch.aggregates() if recorded[0] else []
 
         self._run_claiming(command)
         return recorded[0]

@@ -4,7 +4,8 @@ The registry sends the `Authorization` header that `wharfinger registry-config` 
 else is 401 and nothing is recorded. The answer is 2xx only once every event is durably appended
 (the registry keeps undelivered events in memory and retries them), and a redelivered event is
 recorded once. An envelope that cannot be understood is a 4xx; in an envelope that can, bad events
-are logged and skipped and the good ones recorded.
+are logged and skipped and the good ones recorded. Concurrent envelopes share transactions
+(web.notice_intake).
 """
 
 from __future__ import annotations
@@ -17,13 +18,10 @@ from collections import Counter
 
 from aiohttp import web
 
-from domain.facts import Fact
 from domain.notifications import BadNotice, RegistryNotice, parse_envelope, parse_event
-from domain.repositories import audit_fact
 from projections.follower import ProjectionBehindError
 from web.appkeys import SERVICES
 from web.errors import json_error
-from web.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +69,7 @@ async def receive_events(request: web.Request) -> web.Response:
     if rejected and not notices:
         return json_error(400, "; ".join(rejected[:10]))
     try:
-        outcomes, position = await services.pool.run(
-            services.store.run_command, lambda: record_notices(services, notices))
+        outcomes, position = await services.intake.record(notices)
     except Exception:
         log.exception("registry notification: could not record; the registry will retry")
         return json_error(503, "the events could not be recorded; retry",
@@ -102,29 +99,3 @@ async def _read_body(request: web.Request) -> bytes | None:
         if size > MAX_BODY_BYTES:
             return None
         chunks.append(chunk)
-
-
-def record_notices(services: Services, notices: list[RegistryNotice]
-                   ) -> list[tuple[str, Fact | None]]:
-    """Record each notice in its own transaction, in order (blocking; runs in the pool)."""
-    record_pulls = bool(services.settings["registry.record_pulls.enabled"])
-    outcomes = []
-    for notice in notices:
-        outcomes.append(_record(services, notice, record_pulls=record_pulls))
-    return outcomes
-
-
-def _record(services: Services, notice: RegistryNotice, *, record_pulls: bool
-            ) -> tuple[str, Fact | None]:
-    """The outcome, and the audit-trail fact recorded (for the in-memory read model)."""
-    if notice.action in ("push", "delete"):
-        return services.store.record_notice(notice), None
-    if notice.action == "pull" and not record_pulls:
-        return "ignored", None
-    fact = audit_fact(notice)
-    if fact is None:
-        return "ignored", None
-    if services.audit.record_once(fact):
-        return "recorded", fact
-    return "duplicate", None
-

@@ -40,6 +40,7 @@ from web.group_commit import GroupCommit
 from web.ldap.config import LdapConfig
 from web.ldap.directory import Directory as LdapDirectory
 from web.mail import Mailer
+from web.notice_intake import NoticeIntake
 from web.recovery_links import RecoveryLinks
 from web.registry_sync import background_sync
 from web.secret_files import load_or_create_secret
@@ -96,11 +97,16 @@ class Services:
     mailer: Mailer | None = None
     recovery: RecoveryLinks | None = None
     passwords: PasswordChecker = field(init=False)
+    intake: NoticeIntake = field(init=False)
+    """Registry notifications, group-committed (web.notice_intake)."""
 
     def __post_init__(self) -> None:
         from web.password_check import PasswordChecker
 
         self.passwords = PasswordChecker(self)
+        self.intake = NoticeIntake(
+            self.pool, self.store, self.audit,
+            record_pulls=bool(self.settings["registry.record_pulls.enabled"]))
 
     async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
         """Run a command in the pool and return once this node's projection reflects it."""

@@ -218,6 +218,54 @@ async def test_wrong_secret_bad_media_type_and_malformed_envelopes_record_nothin
     assert again.status == 202 and (await again.json())["duplicates"] == 2
 
 
+async def test_concurrent_envelopes_share_transactions_and_each_event_is_recorded_once(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    """Many envelopes at once (a busy registry): each one's answer counts only its own events,
+    redeliveries racing their originals are recorded once, a push and a delete of the same tag
+    in one transaction apply in order, and far fewer transactions than envelopes are written."""
+    import asyncio
+
+    services = client.app[SERVICES]
+    envelopes = []
+    for n in range(40):
+        repo = f"pub/burst{n % 5}"
+        envelopes.append({"events": [
+            event("push", repo, tag=f"t{n}", dig=digest(1000 + n), event_id=f"push-{n}"),
+            event("pull", repo, tag=f"t{n}", dig=digest(1000 + n), event_id=f"pull-{n}"),
+            event("push", repo, dig=digest(5000 + n), media_type="application/octet-stream",
+                  event_id=f"blob-{n}")]})
+    # The last envelope deletes the tag the first one pushed; four are redelivered at once.
+    envelopes.append({"events": [event("delete", "pub/burst0", tag="t0", event_id="del-0")]})
+    redelivered = [envelopes[n] for n in (1, 2, 3, 39)]
+    changes_before, facts_before = (services.intake._changes.commits,
+                                    services.intake._facts.commits)
+    responses = await asyncio.gather(*(post(client, body)
+                                       for body in envelopes[:40] + redelivered))
+    bodies = [await r.json() for r in responses]
+    assert all(r.status == 202 for r in responses), bodies
+    assert sum(b["recorded"] for b in bodies) == 80  # one push and one pull per envelope
+    assert sum(b["duplicates"] for b in bodies) == 8  # the redelivered pushes and pulls
+    assert sum(b["ignored"] for b in bodies) == 44  # blob pushes are not recorded
+    assert all(b["recorded"] + b["duplicates"] == 2 and b["ignored"] == 1 for b in bodies)
+    deleted = await post(client, envelopes[40])
+    assert (await deleted.json())["recorded"] == 1
+
+    changes = services.intake._changes.commits - changes_before
+    facts = services.intake._facts.commits - facts_before
+    assert 1 <= changes < 44 and 1 <= facts < 44, (changes, facts)
+    for n in range(5):
+        events = repo_events(client, f"pub/burst{n}")
+        pushed = [e.tag for e in events if isinstance(e, Repository.TagPushed)]
+        assert sorted(pushed) == sorted(f"t{k}" for k in range(n, 40, 5))
+    burst0 = repo_events(client, "pub/burst0")
+    assert isinstance(burst0[-1], Repository.TagDeleted) and burst0[-1].tag == "t0"
+    pulls = services.audit.recorder.select_notifications(
+        start=None, limit=100, topics=[get_topic(ManifestPulled)])
+    assert sorted(p.originator_id for p in pulls) == sorted(
+        {p.originator_id for p in pulls})
+    assert len([p for p in pulls if b"pub/burst" in p.state]) == 40
+
+
 async def test_pull_recording_can_be_switched_off(
         database_url: str | None, aiohttp_client: Any, tmp_path: Path) -> None:
     from tests.conftest import make_settings

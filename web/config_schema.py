@@ -101,6 +101,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "background.sync.strategy": ("update", "update-delete", "on-start", "initial"),
     "ldap.encryption.method": ("", "start_tls", "starttls", "simple_tls"),
     "ldap.group_sync.default_role": ("viewer", "contributor", "owner"),
+    # Portus also took TLSv1 and TLSv1_1; both are insecure (RFC 8996), so they stop start-up.
+    "ldap.encryption.options.ssl_version": ("TLSv1_2", "TLSv1_3"),
     "token.signing_algorithm": ("ES256", "RS256"),
 }
 

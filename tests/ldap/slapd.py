@@ -79,8 +79,11 @@ class Slapd:
         return f"ldap://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, directory: Path, tls_dir: Path) -> Slapd:
+    def start(cls, directory: Path, tls_dir: Path, *, tls_priorities: str = "") -> Slapd:
+        """`tls_priorities`: a GnuTLS priority string for TLSCipherSuite (Debian's slapd is
+        built with GnuTLS), e.g. "NORMAL:-VERS-TLS1.3" for a server stuck at TLS 1.2."""
         ca, cert, key = make_test_ca(tls_dir)
+        cipher_suite = f"TLSCipherSuite {tls_priorities}" if tls_priorities else ""
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "db").mkdir(exist_ok=True)
         rootpw = _run(["slappasswd", "-s", ADMIN_PASSWORD]).strip()
@@ -96,6 +99,7 @@ pidfile {directory}/slapd.pid
 TLSCACertificateFile {ca}
 TLSCertificateFile {cert}
 TLSCertificateKeyFile {key}
+{cipher_suite}
 database mdb
 maxsize 104857600
 suffix "{SUFFIX}"

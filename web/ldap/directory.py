@@ -9,7 +9,6 @@ Bind DNs come from the directory's own search results, never from text a user ty
 from __future__ import annotations
 
 import contextlib
-import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from web.ldap.config import LdapConfig
+from web.ldap.tls import MinimumVersionTls
 
 
 class DirectoryError(Exception):
@@ -42,10 +42,7 @@ class Directory:
         self.config = config
         tls = None
         if config.method:
-            # Python's default client context (no `version`): certificate and host checks on,
-            # TLS 1.2 at least, which is what Portus's `ssl_version: TLSv1_2` asked for; the
-            # fixed-version protocols ldap3 could pin are deprecated.
-            tls = ldap3.Tls(ca_certs_file=config.ca_file or None, validate=ssl.CERT_REQUIRED)
+            tls = MinimumVersionTls(ca_file=config.ca_file, ssl_version=config.ssl_version)
         self._server = ldap3.Server(config.hostname, port=config.port,
                                     use_ssl=config.method == "simple_tls", tls=tls,
                                     connect_timeout=config.timeout, get_info=ldap3.NONE)

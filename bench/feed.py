@@ -29,7 +29,7 @@ from eventstore.open import open_log
 from projections.activity.entries import AUDIT_LOG, CHANGE_LOG
 from projections.activity.projector import rebuild
 from projections.activity.store import Query, open_activity_store
-from projections.activity.visibility import sql_filter, viewer_of
+from projections.activity.visibility import audience_of, viewer_of
 from projections.permissions import PermissionIndex
 
 
@@ -77,8 +77,8 @@ def measure(where: StoreLocation, app: Wharfinger, index: PermissionIndex, raw_r
         admin = next(u for u in index.users.values() if u.admin)
         someone = next(u for u in index.users.values() if not u.admin and any(
             u.id in t.members for t in index.teams.values()))
-        everything = sql_filter(viewer_of(index, admin.id))
-        theirs = sql_filter(viewer_of(index, someone.id))
+        everything = audience_of(viewer_of(index, admin.id))
+        theirs = audience_of(viewer_of(index, someone.id))
         newest = store.page(Query(limit=1), everything)[0].occurred_us
         oldest = store.page(Query(limit=1, since_us=0, until_us=newest), everything)
         low = min(e.occurred_us for e in oldest) if oldest else 0

@@ -26,6 +26,7 @@ from domain.registries import GLOBAL_NAMESPACE_NAME, Registry
 from domain.sessions import Session
 from domain.teams import Team
 from domain.users import User
+from domain.values import Visibility
 from domain.verifications import LogsVerified
 from eventstore.reader import LoggedEvent
 
@@ -102,8 +103,26 @@ class Directory:
     """console session id -> user id"""
     repositories: dict[UUID, tuple[str, UUID | None]] = field(default_factory=dict)
     """repository id -> (full name, namespace id)"""
+    public: set[UUID] = field(default_factory=set)
+    """Namespaces public now (the feed's visibility rule needs them: visibility.entry_keys)."""
 
-    def apply(self, event: Any) -> None:
+    def apply(self, event: Any) -> UUID | None:
+        """Fold one change-log event in; returns the namespace whose name, visibility or
+        existence it changed, if any."""
+        if isinstance(event, Namespace.Created | Namespace.VisibilityChanged):
+            self._set_public(event.originator_id, event.visibility == Visibility.PUBLIC)
+        elif isinstance(event, Namespace.Deleted):
+            self._set_public(event.originator_id, False)
+        self._apply(event)
+        return event.originator_id if isinstance(event, _NAMESPACE_CHANGES) else None
+
+    def _set_public(self, namespace_id: UUID, public: bool) -> None:
+        if public:
+            self.public.add(namespace_id)
+        else:
+            self.public.discard(namespace_id)
+
+    def _apply(self, event: Any) -> None:
         if type(event).__qualname__ == "Repository.Created":
             self.repositories[event.originator_id] = (
                 str(getattr(event, "full_name", "")), getattr(event, "namespace_id", None))
@@ -137,6 +156,10 @@ class Directory:
 
     def team(self, team_id: UUID) -> str:
         return self.teams.get(team_id, (f"team {team_id}", ""))[0]
+
+
+_NAMESPACE_CHANGES = (Namespace.Created, Namespace.VisibilityChanged, Namespace.Renamed,
+                      Namespace.Deleted)
 
 
 IGNORED_AGGREGATES: tuple[type[Any], ...] = (NameClaim, Bootstrap, AdminGuard)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,26 +22,53 @@ from psycopg_pool import ConnectionPool
 from eventstore.location import StoreLocation
 from eventstore.open import schema_lock_key
 from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, COLUMNS, Entry
+from projections.activity.visibility import Audience, entry_keys, public_keys
 
 LOGS = (CHANGE_LOG, AUDIT_LOG)
+SCHEMA_VERSION = 2
+"""Bumped when the tables change shape: a store of another version is dropped and replayed."""
 
-_TEXT_COLUMNS = [c for c in COLUMNS if c not in ("position", "occurred_us")]
+_ORDER = "occurred_us DESC, log DESC, position DESC"
+_KEY = "occurred_us, log, position"
+_TABLES = ["activity_entries", "activity_tracking", "activity_public", "activity_schema"]
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS activity_entries ("
     + ", ".join(f"{c} BIGINT NOT NULL" if c in ("position", "occurred_us")
-                else f"{c} TEXT NOT NULL" for c in COLUMNS)
+                else f"{c} TEXT NOT NULL" for c in (*COLUMNS, "audience", "public_ns"))
     + ", PRIMARY KEY (log, position))",
     "CREATE TABLE IF NOT EXISTS activity_tracking (log TEXT PRIMARY KEY, position BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS activity_by_time ON activity_entries (occurred_us, log, position)",
-    *(f"CREATE INDEX IF NOT EXISTS activity_by_{c} ON activity_entries ({c}, occurred_us)"
-      for c in ("actor", "type", "team_id", "namespace_name", "repository", "owner_id")),
+    # Keys under which a namespace that is public now reveals entries (visibility.public_keys).
+    "CREATE TABLE IF NOT EXISTS activity_public (key TEXT NOT NULL, namespace_id TEXT NOT NULL,"
+    " PRIMARY KEY (key, namespace_id))",
+    "CREATE INDEX IF NOT EXISTS activity_public_by_namespace ON activity_public (namespace_id)",
+    "CREATE TABLE IF NOT EXISTS activity_schema (version INTEGER NOT NULL)",
 ]
+_INDEXES = [
+    f"CREATE INDEX IF NOT EXISTS activity_by_time ON activity_entries ({_KEY})",
+    # A viewer's page merges one scan of this index per audience key they hold ...
+    f"CREATE INDEX IF NOT EXISTS activity_by_audience ON activity_entries (audience, {_KEY})",
+    # ... with one scan, newest first, of the entries a public namespace could reveal.
+    f"CREATE INDEX IF NOT EXISTS activity_by_public ON activity_entries ({_KEY})"
+    " WHERE public_ns <> ''",
+    *(f"CREATE INDEX IF NOT EXISTS activity_by_{c} ON activity_entries ({c}, {_KEY})"
+      for c in ("actor", "type", "team_id", "namespace_name", "repository")),
+]
+"""Secondary indexes: a full rebuild loads the rows first and builds these once at the end."""
 
+_MAX_KEY_SCANS = 64
+"""Beyond this many audience keys (a viewer in very many teams) one filtered scan of the time
+index beats merging a scan per key."""
 
 _SELECTED = ", ".join(COLUMNS)
-_INSERT = (f"INSERT INTO activity_entries ({_SELECTED})"  # noqa: S608 - constant column names
-           f" VALUES ({', '.join('?' * len(COLUMNS))})")
+_STORED = (*COLUMNS, "audience", "public_ns")
+_INSERT = (f"INSERT INTO activity_entries ({', '.join(_STORED)})"  # noqa: S608 - constant names
+           f" VALUES ({', '.join('?' * len(_STORED))})")
 _DUMP = f"SELECT {_SELECTED} FROM activity_entries ORDER BY log, position"  # noqa: S608
+_IS_PUBLIC = "public_ns <> '' AND public_ns IN (SELECT key FROM activity_public)"
+
+
+def stored_row(entry: Entry) -> tuple[Any, ...]:
+    return (*entry.row(), *entry_keys(entry))
 
 
 class StaleTrackingError(Exception):
@@ -83,29 +111,52 @@ class ActivityStore:
     def _lock_for_ddl(self, conn: Any) -> None:
         """Serialise table creation with other nodes starting at the same time."""
 
-    def create(self) -> None:
+    def _version(self, conn: Any) -> int | None:
+        """The schema version of the tables in place (None when there are none)."""
+        raise NotImplementedError
+
+    def create(self, *, indexes: bool = True) -> None:
+        """The tables (and, unless a bulk load follows, their indexes). Tables of an older
+        shape are dropped: the feed is a fold, the projector replays it from the logs."""
         with self._connect(write=True) as conn:
             self._lock_for_ddl(conn)
+            if self._version(conn) not in (None, SCHEMA_VERSION):
+                self._drop(conn)
             for statement in _SCHEMA:
+                conn.execute(statement)
+            if conn.execute("SELECT count(*) FROM activity_schema").fetchone()[0] == 0:
+                conn.execute(self._sql("INSERT INTO activity_schema (version) VALUES (?)"),
+                             (SCHEMA_VERSION,))
+            for statement in _INDEXES if indexes else ():
                 conn.execute(statement)
             for log in LOGS:
                 conn.execute(self._sql("INSERT INTO activity_tracking (log, position) VALUES (?, 0)"
                                        " ON CONFLICT (log) DO NOTHING"), (log,))
 
+    def create_indexes(self) -> None:
+        with self._connect(write=True) as conn:
+            for statement in _INDEXES:
+                conn.execute(statement)
+
     def drop(self) -> None:
         with self._connect(write=True) as conn:
             self._lock_for_ddl(conn)
-            conn.execute("DROP TABLE IF EXISTS activity_entries")
-            conn.execute("DROP TABLE IF EXISTS activity_tracking")
+            self._drop(conn)
+
+    def _drop(self, conn: Any) -> None:
+        for table in _TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
 
     def positions(self) -> dict[str, int]:
         with self._connect() as conn:
             rows = conn.execute("SELECT log, position FROM activity_tracking").fetchall()
         return {str(log): int(position) for log, position in rows}
 
-    def write(self, log: str, entries: Sequence[Entry], *, after: int, upto: int) -> None:
-        """Add `entries` and move `log`'s position from `after` to `upto`, atomically."""
-        insert = self._sql(_INSERT)
+    def write(self, log: str, entries: Sequence[Entry], *, after: int, upto: int,
+              public: Mapping[str, str | None] | None = None) -> None:
+        """Add `entries`, record which namespaces are public now (`public`: namespace id ->
+        its name if it is public, None if it is not or is gone) and move `log`'s position from
+        `after` to `upto`, atomically."""
         with self._connect(write=True) as conn:
             moved = conn.execute(self._sql(
                 "UPDATE activity_tracking SET position = ? WHERE log = ? AND position = ?"),
@@ -113,13 +164,66 @@ class ActivityStore:
             if moved.rowcount != 1:
                 raise StaleTrackingError(f"the feed's position in {log} is no longer {after}")
             if entries:
-                self._insert_many(conn, insert, [e.row() for e in entries])
+                self._insert_many(conn, [stored_row(e) for e in entries])
+            for namespace_id, name in (public or {}).items():
+                conn.execute(self._sql("DELETE FROM activity_public WHERE namespace_id = ?"),
+                             (namespace_id,))
+                if name is not None:
+                    self._executemany(
+                        conn, "INSERT INTO activity_public (key, namespace_id) VALUES (?, ?)",
+                        [(key, namespace_id) for key in public_keys(namespace_id, name)])
 
-    def _insert_many(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        conn.executemany(sql, rows)
+    def _insert_many(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        self._executemany(conn, _INSERT, rows)
 
-    def page(self, query: Query, visibility: tuple[str, list[object]]) -> list[Entry]:
-        where, params = [visibility[0]], list(visibility[1])
+    def _executemany(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        conn.executemany(self._sql(sql), rows)
+
+    def public_namespaces(self) -> set[tuple[str, str]]:
+        """(key, namespace id) of every public namespace (for comparing a rebuild)."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT key, namespace_id FROM activity_public").fetchall()
+        return {(str(key), str(namespace_id)) for key, namespace_id in rows}
+
+    def page(self, query: Query, audience: Audience) -> list[Entry]:
+        """The newest `query.limit` entries matching `query` that `audience` may see."""
+        where, params = self._conditions(query)
+        if audience.everything:
+            return self._select([(where, params)], query.limit)
+        keys = audience.keys
+        column_filter = any(v is not None for v in (query.actor, query.team_id, query.namespace,
+                                                    query.repository))
+        if column_filter or len(keys) > _MAX_KEY_SCANS:
+            # The filter's own index narrows the most: check visibility row by row on it.
+            visible = (f"(audience IN ({', '.join('?' * len(keys))}) OR ({_IS_PUBLIC}))")
+            return self._select([([*where, visible], [*params, *keys])], query.limit)
+        # Otherwise one scan per key (each reads at most a page), and one of the entries public
+        # namespaces reveal, merged.
+        scans = [([*where, "audience = ?"], [*params, key]) for key in keys]
+        scans.append(([*where, _IS_PUBLIC], params))
+        return self._select(scans, query.limit)
+
+    def _select(self, scans: list[tuple[list[str], list[Any]]], limit: int) -> list[Entry]:
+        # Only constant column names and `?` placeholders are spliced in; values are parameters.
+        parts, params = [], []
+        for i, (where, scan_params) in enumerate(scans):
+            condition = " AND ".join(where) or "1=1"
+            parts.append(f"SELECT {_SELECTED} FROM activity_entries"  # noqa: S608
+                         f" WHERE {condition} ORDER BY {_ORDER} LIMIT ?")
+            if len(scans) > 1:
+                parts[-1] = f"SELECT * FROM ({parts[-1]}) AS scan{i}"  # noqa: S608
+            params.extend([*scan_params, limit])
+        sql = parts[0]
+        if len(parts) > 1:
+            sql = " UNION ".join(parts) + f" ORDER BY {_ORDER} LIMIT ?"
+            params.append(limit)
+        with self._connect() as conn:
+            rows = conn.execute(self._sql(sql), params).fetchall()
+        return [Entry.from_row(tuple(row)) for row in rows]
+
+    def _conditions(self, query: Query) -> tuple[list[str], list[Any]]:
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("actor", query.actor), ("team_id", query.team_id),
                               ("namespace_name", query.namespace),
                               ("repository", query.repository)):
@@ -143,15 +247,9 @@ class ActivityStore:
             where.append("occurred_us < ?")
             params.append(query.until_us)
         if query.before is not None:
-            where.append("(occurred_us, log, position) < (?, ?, ?)")
+            where.append(f"({_KEY}) < (?, ?, ?)")
             params.extend(query.before)
-        # Only constant column names and `?` placeholders are spliced in; values are parameters.
-        sql = (f"SELECT {_SELECTED} FROM activity_entries WHERE {' AND '.join(where)}"  # noqa: S608
-               " ORDER BY occurred_us DESC, log DESC, position DESC LIMIT ?")
-        params.append(query.limit)
-        with self._connect() as conn:
-            rows = conn.execute(self._sql(sql), params).fetchall()
-        return [Entry.from_row(tuple(row)) for row in rows]
+        return where, params
 
     def dump(self) -> list[Entry]:
         """Every entry in log order (for comparing a rebuilt feed with the live one)."""
@@ -165,23 +263,53 @@ class ActivityStore:
 
 
 class SQLiteActivityStore(ActivityStore):
+    """One connection per thread, kept open: opening one per call, and the checkpoint the last
+    one closing makes, cost more than a batch of rows. `synchronous=NORMAL` (WAL): a power cut
+    may lose the last batches, never tear one, and the projector replays them from the logs."""
+
     def __init__(self, path: str) -> None:
         self.path = path
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
+                                   check_same_thread=False)  # closed by close(), from any thread
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _version(self, conn: Any) -> int | None:
+        tables = {name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'activity_%'")}
+        if "activity_schema" in tables:
+            found = conn.execute("SELECT max(version) FROM activity_schema").fetchone()[0]
+            return int(found) if found is not None else SCHEMA_VERSION
+        return 1 if tables else None
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
+        self._local = threading.local()
 
 
 class PostgresActivityStore(ActivityStore):
@@ -201,9 +329,25 @@ class PostgresActivityStore(ActivityStore):
         with self._pool.connection() as conn, conn.transaction():
             yield conn
 
-    def _insert_many(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _version(self, conn: Any) -> int | None:
+        tables = {name for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_name LIKE 'activity%'")}
+        if "activity_schema" in tables:
+            found = conn.execute("SELECT max(version) FROM activity_schema").fetchone()[0]
+            return int(found) if found is not None else SCHEMA_VERSION
+        return 1 if tables else None
+
+    def _insert_many(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        # COPY: one round trip and no per-row statement, several times executemany's rate.
+        with conn.cursor() as cursor, cursor.copy(
+                f"COPY activity_entries ({', '.join(_STORED)}) FROM STDIN") as copy:
+            for stored in rows:
+                copy.write_row(stored)
+
+    def _executemany(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with conn.cursor() as cursor:
-            cursor.executemany(sql, rows)
+            cursor.executemany(self._sql(sql), rows)
 
     def close(self) -> None:
         self._pool.close()

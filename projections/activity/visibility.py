@@ -9,25 +9,22 @@ Wharfinger adds: the entries about a user (account changes, logins, failed login
 decisions) are the user's own. Admins and auditors see everything. As in Portus, visibility is
 decided by current membership and visibility, not by what they were when the entry was made.
 Generic entries (event types not yet mapped) are for admins and auditors only.
+
+`can_see` is the rule for one entry. The store applies the same rule without scanning the feed:
+each entry is written with its **audience key** (who sees it whatever the namespaces' visibility:
+`everyone`, `team:<id>`, `ns:<id>`, `user:<id>`; none for admins-only entries) and, when a public
+namespace would reveal it to anyone, that namespace's **public key**. A viewer is a short list of
+keys (`Audience`); "is this namespace public now" is a lookup in the feed's own table of public
+namespaces, which the projector keeps in step with the entries (so it is as current as the feed).
+A page is then a merge of a few index scans that each start at the newest entry (store.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from domain.values import Visibility
-from projections.activity.entries import (
-    APPLICATION_TOKEN,
-    NAMESPACE,
-    REGISTRY,
-    REPOSITORY,
-    TEAM,
-    TOKEN,
-    USER,
-    WEBHOOK,
-    Entry,
-)
+from projections.activity.entries import Entry
 from projections.permissions import PermissionIndex
 
 
@@ -61,7 +58,7 @@ def viewer_of(index: PermissionIndex, user_id: object) -> Viewer:
 
 
 def can_see(viewer: Viewer, entry: Entry) -> bool:
-    """The rule for one entry; `sql_filter` is the same rule for the store to apply."""
+    """The rule for one entry; `entry_keys` and `audience_of` are the same rule for the store."""
     if viewer.sees_everything:
         return True
     own_ns = (entry.namespace_id in viewer.namespace_ids if entry.namespace_id
@@ -84,39 +81,60 @@ def can_see(viewer: Viewer, entry: Entry) -> bool:
     return False
 
 
-def sql_filter(viewer: Viewer) -> tuple[str, list[object]]:
-    """`can_see` as a WHERE fragment with `?` placeholders, and its parameters."""
+EVERYONE = "everyone"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What the store needs to know about a viewer: everything, or the keys they belong to."""
+
+    everything: bool = False
+    keys: tuple[str, ...] = ()
+
+
+EVERYTHING = Audience(everything=True)
+
+
+def namespace_key(namespace_id: str, namespace_name: str) -> str:
+    """An entry names its namespace by id, or only by name (pull facts): the rule compares
+    whichever it has, so the key is whichever it has."""
+    return f"ns:{namespace_id}" if namespace_id else f"nsname:{namespace_name}"
+
+
+def public_keys(namespace_id: str, name: str) -> tuple[str, str]:
+    """The keys under which a public namespace reveals entries (by id, and by current name)."""
+    return namespace_key(namespace_id, ""), namespace_key("", name)
+
+
+def audience_of(viewer: Viewer) -> Audience:
+    """The viewer's keys; public namespaces are not among them (the store knows those)."""
     if viewer.sees_everything:
-        return "1=1", []
-    params: list[object] = []
+        return EVERYTHING
+    keys = [EVERYONE]
+    if viewer.user_id:
+        keys.append(f"user:{viewer.user_id}")
+    keys.extend(f"team:{t}" for t in sorted(viewer.team_ids))
+    keys.extend(namespace_key(n, "") for n in sorted(viewer.namespace_ids))
+    keys.extend(namespace_key("", n) for n in sorted(viewer.namespace_names))
+    return Audience(keys=tuple(keys))
 
-    def among(column: str, values: Iterable[str]) -> str:
-        values = sorted(values)
-        if not values:
-            return "1=0"
-        params.extend(values)
-        return f"{column} IN ({', '.join('?' * len(values))})"
 
-    def ns(ids: frozenset[str], names: frozenset[str]) -> str:
-        by_id = among("namespace_id", ids)
-        by_name = among("namespace_name", names)
-        return f"((namespace_id <> '' AND {by_id}) OR (namespace_id = '' AND {by_name}))"
-
-    def own() -> str:
-        return ns(viewer.namespace_ids, viewer.namespace_names)
-
-    def public() -> str:
-        return ns(viewer.public_namespace_ids, viewer.public_namespace_names)
-
-    clauses = [
-        f"(trackable = '{TEAM}' AND {among('team_id', viewer.team_ids)})",
-        f"trackable = '{REGISTRY}'",
-        f"(trackable = '{NAMESPACE}' AND ({own()} OR"
-        f" (type = 'namespace.change_visibility' AND {public()})))",
-        f"(trackable = '{REPOSITORY}' AND ({own()} OR {public()}))",
-        f"(trackable = '{WEBHOOK}' AND {own()})",
-        f"(trackable IN ('{USER}', '{APPLICATION_TOKEN}', '{TOKEN}') AND owner_id <> ''"
-        f" AND owner_id = ?)",
-    ]
-    params.append(viewer.user_id)
-    return "(" + " OR ".join(clauses) + ")", params
+def entry_keys(entry: Entry) -> tuple[str, str]:
+    """`can_see` for the store: (audience key, public key), '' where there is none. A viewer
+    sees the entry if they hold its audience key, or if its public key names a namespace that
+    is public now."""
+    ns = namespace_key(entry.namespace_id, entry.namespace_name)
+    match entry.trackable:
+        case "team":
+            return (f"team:{entry.team_id}" if entry.team_id else "", "")
+        case "registry":
+            return EVERYONE, ""
+        case "namespace":
+            return ns, ns if entry.type == "namespace.change_visibility" else ""
+        case "repository":
+            return ns, ns
+        case "webhook":
+            return ns, ""
+        case "user" | "application_token" | "token":
+            return (f"user:{entry.owner_id}" if entry.owner_id else "", "")
+    return "", ""

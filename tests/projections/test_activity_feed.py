@@ -21,6 +21,7 @@ from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from projections.activity.projector import ActivityProjector, rebuild
 from projections.activity.store import ActivityStore, Query, StaleTrackingError, open_activity_store
+from projections.activity.visibility import EVERYTHING
 
 
 class Gadget(Aggregate):
@@ -91,7 +92,7 @@ def test_every_change_reads_as_a_sentence(logs: Logs) -> None:
     # When the projector catches up
     summary = logs.projector().catch_up(batch_size=3)
     # Then each fact has its sentence, in feed order
-    sentences = [e.sentence for e in reversed(logs.activity.page(Query(limit=100), ("1=1", [])))]
+    sentences = [e.sentence for e in reversed(logs.activity.page(Query(limit=100), EVERYTHING))]
     assert "alice changed bob's role in team web from viewer to contributor" in sentences
     assert "alice added bob to team web as viewer" in sentences
     assert "alice created private namespace webns in team web" in sentences
@@ -155,18 +156,18 @@ def test_pages_follow_a_cursor_and_filters(logs: Logs) -> None:
     logs.projector().catch_up()
     seen, before = [], None
     while True:
-        page = logs.activity.page(Query(limit=3, before=before), ("1=1", []))
+        page = logs.activity.page(Query(limit=3, before=before), EVERYTHING)
         seen += page
         if len(page) < 3:
             break
         before = (page[-1].occurred_us, page[-1].log, page[-1].position)
     assert len(seen) == 9 == len({(e.log, e.position) for e in seen})
     assert [e.occurred_us for e in seen] == sorted((e.occurred_us for e in seen), reverse=True)
-    tokens = logs.activity.page(Query(types=("token",)), ("1=1", []))
+    tokens = logs.activity.page(Query(types=("token",)), EVERYTHING)
     assert [e.parameters["jti"] for e in tokens] == ["j2", "j1"]
-    assert len(logs.activity.page(Query(actor="cli"), ("1=1", []))) == 7
+    assert len(logs.activity.page(Query(actor="cli"), EVERYTHING)) == 7
     assert logs.activity.page(Query(types=("user.create",), since_us=tokens[0].occurred_us),
-                              ("1=1", [])) == []
+                              EVERYTHING) == []
 
 
 def test_rebuild_gives_the_same_rows(logs: Logs) -> None:

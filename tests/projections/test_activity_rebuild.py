@@ -24,8 +24,11 @@ from domain.errors import DomainError
 from domain.values import Role, Visibility
 from eventstore.location import StoreLocation, parse_postgres_url
 from eventstore.open import open_log
+from eventstore.reader import read_after
 from projections.activity.projector import ActivityProjector, rebuild
 from projections.activity.store import open_activity_store
+from projections.activity.visibility import public_keys
+from projections.permissions import PermissionIndex
 from tests.conftest import test_database_url as database_url_for_tests
 
 ROLES, VISIBILITIES = list(Role), list(Visibility)
@@ -159,6 +162,15 @@ class History:
             jti=secrets.token_hex(4) if issued else "", expires_at=None))
 
 
+def permissions(store: Wharfinger) -> PermissionIndex:
+    index, position = PermissionIndex(), 0
+    while batch := read_after(store, position):
+        for logged in batch:
+            index.apply(logged)
+        position = batch[-1].position
+    return index
+
+
 def check_live_equals_rebuilt(backend: str, operations: list[tuple[Any, ...]]) -> None:
     with fresh_location(backend) as location:
         store = open_log(location, Wharfinger, "events")
@@ -178,11 +190,16 @@ def check_live_equals_rebuilt(backend: str, operations: list[tuple[Any, ...]]) -
                 else:
                     history.apply(op)
             live.catch_up(batch_size=3)
-            projected = activity.dump()
+            projected, public = activity.dump(), activity.public_namespaces()
+            # (the feed's public namespaces are the ones the permission projection has public)
+            assert public == {(key, str(ns.id)) for ns in permissions(store).namespaces.values()
+                              if ns.visibility is Visibility.PUBLIC
+                              for key in public_keys(str(ns.id), ns.name)}
             # Step 2: drop everything and replay both logs
             rebuild(activity, logs, batch_size=5)
-            # Then the feed is the same, row for row
+            # Then the feed is the same, row for row, and so is who its public namespaces reveal
             assert activity.dump() == projected
+            assert activity.public_namespaces() == public
             assert len(projected) > 0
         finally:
             activity.close()

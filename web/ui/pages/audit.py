@@ -18,6 +18,7 @@ from aiohttp import web
 from domain.errors import DomainError, ForbiddenError
 from projections import time_travel
 from projections.activity.store import Query
+from projections.activity.visibility import EVERYTHING
 from projections.permissions import UserRecord
 from web.appkeys import SERVICES
 from web.log_verification import LOGS, verify_and_record
@@ -103,7 +104,7 @@ async def _last_verification(request: web.Request) -> dict[str, Any] | None:
     auditors reach this page). The feed follows the audit trail, a moment behind."""
     services = request.app[SERVICES]
     found = await services.pool.run(services.activity.page,
-                                    Query(types=("audit.verify",), limit=1), ("1=1", []))
+                                    Query(types=("audit.verify",), limit=1), EVERYTHING)
     if not found:
         return None
     entry = found[0]

@@ -22,6 +22,9 @@ from projections.directory import Directory, Kind
 from projections.permissions import PermissionIndex
 from web import account_cli
 from web.app_tokens import hash_token, new_token
+from web.ldap.config import LdapConfig
+from web.ldap.directory import Directory as LdapDirectory
+from web.ldap.sync import refuse_directory_name
 from web.passwords import check_new_password, hash_password
 from web.services import EVENTS_LOG, store_location
 from web.settings import Settings
@@ -172,6 +175,9 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     password_hash = None
     if args.password_stdin:
         password_hash = hash_password(check_new_password(sys.stdin.readline().rstrip("\r\n")))
+    ldap = LdapConfig.from_settings(settings)
+    if ldap is not None:  # as the API does (Portus): no local user named like a directory one
+        refuse_directory_name(LdapDirectory(ldap), args.username)
     with _session(settings) as s:
         user = s.store.register_user(username=args.username, email=args.email,
                                      password_hash=password_hash, admin=args.admin)

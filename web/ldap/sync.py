@@ -17,6 +17,7 @@ from uuid import UUID
 
 from domain.errors import DomainError, NameTakenError
 from domain.values import TeamKind
+from web.ldap.directory import Directory as LdapDirectory
 from web.ldap.directory import DirectoryEntry, DirectoryError
 from web.services import Services
 
@@ -144,14 +145,24 @@ class DirectoryNameTakenError(DomainError):
 async def refuse_directory_username(services: Services, username: str) -> None:
     """Portus: an admin cannot create a local user whose name exists in the directory (the two
     would fight over one name). Fails closed (503) when the directory cannot be asked."""
-    ldap = services.ldap
-    if ldap is None:
+    if services.ldap is None:
         return
+    try:
+        await _off_loop(services, refuse_directory_name, services.ldap, username)
+    except TimeoutError:
+        from web.password_check import DirectoryUnavailableError
+
+        raise DirectoryUnavailableError("LDAP: cannot check the name against the directory:"
+                                        " it did not answer in time", field="ldap") from None
+
+
+def refuse_directory_name(ldap: LdapDirectory, username: str) -> None:
+    """Blocking form of `refuse_directory_username`, for the CLI and the pool."""
     from web.password_check import DirectoryUnavailableError
 
     try:
-        entry = await _off_loop(services, ldap.lookup, username)
-    except (DirectoryError, TimeoutError) as e:
+        entry = ldap.lookup(username)
+    except DirectoryError as e:
         raise DirectoryUnavailableError(
             f"LDAP: cannot check the name against the directory: {e}", field="ldap") from None
     if entry is not None:

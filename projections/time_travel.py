@@ -21,6 +21,7 @@ from domain.users import User
 from domain.values import Action
 from eventstore.reader import LoggedEvent
 from projections.checkpoints import FoldCheckpoints, PastState, ReadAfter, event_micros, micros
+from projections.jti_index import JtiIndex
 from projections.permissions import _HANDLERS, NamespaceRecord, PermissionIndex
 
 ACTIONS = (Action.PULL, Action.PUSH, Action.DELETE)
@@ -266,27 +267,13 @@ def access_diff(checkpoints: FoldCheckpoints, read_after: ReadAfter, name: str,
             "to": until.isoformat(), "changes": changes}
 
 
-def find_decision(audit_read_after: ReadAfter, jti: str, batch: int = 1000
-                  ) -> LoggedEvent | None:
-    """The audit-trail record of the token with this `jti` (any fact carrying a `jti`)."""
-    position = 0
-    while True:
-        events = audit_read_after(position, batch)
-        for logged in events:
-            if getattr(logged.event, "jti", None) == jti:
-                return logged
-        if len(events) < batch:
-            return None
-        position = events[-1].position
-
-
-def explain_token(checkpoints: FoldCheckpoints, audit_read_after: ReadAfter,
-                  jti: str) -> dict[str, Any]:
-    """The decision record of a token and, for each scope it asked for, the grant paths of its
-    subject at the moment it was issued, from the permission fold as it was then."""
+def explain_token(checkpoints: FoldCheckpoints, records: JtiIndex, jti: str) -> dict[str, Any]:
+    """The decision record of a token (found by its `jti` in the index of the audit trail)
+    and, for each scope it asked for, the grant paths of its subject at the moment it was
+    issued, from the permission fold as it was then."""
     if not jti.strip():
         raise InvalidInputError("can't be blank", field="jti")
-    found = find_decision(audit_read_after, jti)
+    found = records.find(jti)
     if found is None:
         raise NotFoundError(f"no decision record of a token with jti '{jti}'", field="jti")
     record = {k: _plain(v) for k, v in vars(found.event).items()}

@@ -179,7 +179,7 @@ def _access(args: argparse.Namespace, settings: Settings) -> int:
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
     with opened_tools(settings) as tools:
-        answer = time_travel.explain_token(tools.checkpoints, tools.read_audit, args.jti)
+        answer = time_travel.explain_token(tools.checkpoints, tools.tokens, args.jti)
     if args.json:
         print(json.dumps(answer, indent=2))
         return 0

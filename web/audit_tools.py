@@ -18,6 +18,7 @@ from eventstore.side_tables import SideTables
 from eventstore.signed_note import Signer
 from eventstore.tlog import TransparencyLog
 from projections.checkpoints import FoldCheckpoints, ReadAfter
+from projections.jti_index import JtiIndex
 from web.blocking import BlockingPool
 from web.checkpoint_key import origin
 
@@ -34,15 +35,19 @@ class AuditTools:
     tlogs: dict[str, TransparencyLog]
     """The Merkle tree of each log, by log name (`events`, `audit`)."""
     signer: Signer
+    tokens: JtiIndex
+    """Decision records by the `jti` of their token (projections.jti_index)."""
     _catching_up: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def catch_up(self, pool: BlockingPool) -> None:
         async with self._catching_up:
             await pool.run(self.checkpoints.catch_up)
+            await pool.run(self.tokens.catch_up)
 
     async def keep_current(self, pool: BlockingPool, interval: float) -> None:
-        """Write fold checkpoints as the log grows, until cancelled. The first round waits an
-        interval: start-up is busy enough, and a query never needs checkpoints to be right."""
+        """Write fold checkpoints and index tokens by jti as the logs grow, until cancelled.
+        The first round waits an interval: start-up is busy enough, and a query never needs
+        either to be current (time travel replays more, a jti lookup indexes what is new)."""
         while True:
             await asyncio.sleep(interval)
             try:
@@ -50,7 +55,8 @@ class AuditTools:
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the store is down: time travel just replays more
-                log.warning("cannot write fold checkpoints: %s: %s", type(e).__name__, e)
+                log.warning("cannot write fold checkpoints or the jti index: %s: %s",
+                            type(e).__name__, e)
 
     def tlog(self, name: str) -> TransparencyLog:
         found = self.tlogs.get(name)
@@ -84,4 +90,5 @@ def audit_tools(location: StoreLocation, events: Application[UUID], audit: Appli
     tlogs = {name: TransparencyLog(side, app, name, origin(issuer, name))
              for name, app in (("events", events), ("audit", audit))}
     checkpoints = FoldCheckpoints(side, read_events, key=fold_key, every=every)
-    return AuditTools(side, checkpoints, read_events, read_audit, tlogs, signer)
+    return AuditTools(side, checkpoints, read_events, read_audit, tlogs, signer,
+                      JtiIndex(side, audit))

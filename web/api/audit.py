@@ -104,7 +104,7 @@ async def explain_token(request: web.Request) -> web.Response:
     api_auditor(request)
     tools = services.audit_tools
     answer = await services.pool.run(time_travel.explain_token, tools.checkpoints,
-                                     tools.read_audit, request.match_info["jti"])
+                                     tools.tokens, request.match_info["jti"])
     return web.json_response(answer)
 
 

@@ -63,7 +63,7 @@ async def audit_page(request: web.Request) -> web.Response:
                 lambda: time_travel.access_at(tools.checkpoints, name, when))
         elif v["question"] == "token":
             answer = await services.pool.run(time_travel.explain_token, tools.checkpoints,
-                                             tools.read_audit, v["jti"])
+                                             tools.tokens, v["jti"])
     except DomainError as e:
         form.fail(e, default_field="question")
     return await _page(request, form, answer)

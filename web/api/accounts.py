@@ -12,7 +12,7 @@ from aiohttp import web
 
 from domain.errors import NotFoundError
 from projections.directory import Kind
-from web.api.present import user_json
+from web.api.present import user_body
 from web.api.principal import current_admin as api_admin
 from web.appkeys import SERVICES
 
@@ -35,4 +35,4 @@ async def unlock_user(request: web.Request) -> web.Response:
     user_id = _id_of(request, Kind.USER)
     await services.execute(lambda: services.store.unlock_user(user_id, reason="admin"),
                            actor=admin.username)
-    return web.json_response(user_json(services, services.index.users[user_id]))
+    return web.json_response(await user_body(services, services.index.users[user_id]))

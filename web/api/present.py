@@ -6,6 +6,7 @@ Ids are the directory's integers (projections.directory). Look-ups of unknown or
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from domain.management_policy import Switches, TeamFacts
 from domain.names import namespace_name_from_username
 from domain.policy import NamespaceFacts
 from domain.values import NamespaceKind, Role, TeamKind
+from projections.activity.store import Query
 from projections.directory import Entry, Kind
 from projections.permissions import NamespaceRecord, TeamRecord, UserRecord
 from web.services import Services, management_switches
@@ -119,11 +121,49 @@ def personal_namespace(services: Services, user: UserRecord) -> NamespaceRecord 
     return ns if services.index.role_of(user.id, ns.team_id) is Role.OWNER else None
 
 
-def user_json(services: Services, user: UserRecord) -> Json:
+SignIns = tuple[datetime | None, datetime | None]
+"""A user's latest sign-in and the one before (Portus's `current_sign_in_at`, `last_sign_in_at`)."""
+
+SIGN_IN_TYPES = ("user.login", "token.issue")
+"""What Portus (Devise trackable) counts as signing in: the console's sign-in, and every
+authenticated `/v2/token` request (`docker login`, pull, push). Its REST API's `Portus-Auth`
+header is not tracked there (no Devise `sign_in` in Grape), so API calls do not count here."""
+
+
+async def sign_ins_of(services: Services, users: Iterable[UserRecord]) -> dict[UUID, SignIns]:
+    """Each user's two latest sign-ins, from the activity feed's `user.login` (Session.Started)
+    and `token.issue` (TokenRequestDecided, issued) entries. The feed is a projection: a
+    sign-in shows once the feed has caught up with it."""
+    activity = services.activity
+    wanted = list(users)
+    if activity is None or not wanted:
+        return {}
+
+    def read() -> dict[UUID, SignIns]:
+        found: dict[UUID, SignIns] = {}
+        for user in wanted:
+            # The user's own entries (owner_id), by the actor index; a username reused after a
+            # deletion does not bring the old account's sign-ins.
+            latest = activity.page(Query(actor=user.username, types=SIGN_IN_TYPES, limit=2),
+                                   ("owner_id = ?", [str(user.id)]))
+            times = [e.occurred_at for e in latest]
+            found[user.id] = (times[0] if times else None, times[1] if len(times) > 1 else None)
+        return found
+
+    return await services.pool.run(read)
+
+
+async def user_body(services: Services, user: UserRecord) -> Json:
+    """`user_json` with the sign-in times (one read of the feed)."""
+    return user_json(services, user, (await sign_ins_of(services, [user])).get(user.id))
+
+
+def user_json(services: Services, user: UserRecord, sign_ins: SignIns | None = None) -> Json:
     entry = _entry(services, user.id)
     ns = personal_namespace(services, user)
+    current, last = sign_ins or (None, None)
     return {"id": entry.id, "username": user.username, "email": user.email,
-            "current_sign_in_at": None, "last_sign_in_at": None,
+            "current_sign_in_at": _time(current), "last_sign_in_at": _time(last),
             "created_at": _time(entry.created_at), "updated_at": _time(entry.updated_at),
             "admin": user.admin, "enabled": user.enabled, "locked_at": None,
             "namespace_id": services.directory.number_of(ns.id) if ns else None,

@@ -20,7 +20,7 @@ from domain.management_policy import (
 from projections.directory import Kind
 from projections.permissions import UserRecord
 from web.api.pagination import paginated
-from web.api.present import find_user, token_json, user_json
+from web.api.present import find_user, sign_ins_of, token_json, user_body, user_json
 from web.api.principal import current_admin, current_user
 from web.api.requests import bool_field, json_object, optional_text, text_field
 from web.app_tokens import hash_token, new_token
@@ -46,14 +46,16 @@ def no_extra_fields(body: dict[str, object], allowed: set[str]) -> None:
 async def list_users(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     current_admin(request)
-    return paginated(request, [user_json(services, u) for u in services.index.users.values()])
+    users = list(services.index.users.values())
+    sign_ins = await sign_ins_of(services, users)
+    return paginated(request, [user_json(services, u, sign_ins.get(u.id)) for u in users])
 
 
 @routes.get("/api/v1/users/{id}")
 async def show_user(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     current_admin(request)
-    return web.json_response(user_json(services, find_user(
+    return web.json_response(await user_body(services, find_user(
         services, request.match_info["id"], by_email=True)))
 
 
@@ -112,7 +114,7 @@ async def update_user(request: web.Request) -> web.Response:
     await services.execute(lambda: services.store.update_user(
         user.id, email=email, display_name=display_name, password_hash=password_hash),
         actor=admin.username)
-    return web.json_response(user_json(services, services.index.users[user.id]))
+    return web.json_response(await user_body(services, services.index.users[user.id]))
 
 
 @routes.delete("/api/v1/users/{id}")
@@ -133,7 +135,7 @@ async def toggle_admin(request: web.Request) -> web.Response:
     may_toggle_admin(actor.principal(), user.id)
     command = services.store.revoke_admin if user.admin else services.store.grant_admin
     await services.execute(lambda: command(user.id), actor=actor.username)
-    return web.json_response(user_json(services, services.index.users[user.id]))
+    return web.json_response(await user_body(services, services.index.users[user.id]))
 
 
 @routes.put("/api/v1/users/{id}/toggle_enabled")
@@ -149,7 +151,7 @@ async def toggle_enabled(request: web.Request) -> web.Response:
                     target_is_last_enabled_admin=last_admin)
     await services.execute(lambda: services.store.set_user_enabled(user.id, enable),
                            actor=actor.username)
-    return web.json_response(user_json(services, services.index.users[user.id]))
+    return web.json_response(await user_body(services, services.index.users[user.id]))
 
 
 # -- application tokens ---------------------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.ui.test_console_http import sign_in
 from tests.web.api.helpers import Api
+from tests.web.world import SERVICE
 from web.appkeys import SERVICES
 
 USER_KEYS = {"id", "username", "email", "current_sign_in_at", "last_sign_in_at", "created_at",
@@ -173,3 +175,34 @@ async def test_becoming_admin_makes_one_owner_of_every_team_one_is_in(api: Api) 
     await services.feed.catch_up()
     feed = await api.ok("GET", "/api/v1/activities?team=web&limit=100")
     assert any("admins are owners of their teams" in a["sentence"] for a in feed["activities"])
+
+
+async def test_sign_in_times_come_from_console_sign_ins_and_token_requests(api: Api) -> None:
+    services = api.client.app[SERVICES]
+    assert services.feed is not None
+
+    async def sign_in_times() -> tuple[str | None, str | None]:
+        await services.feed.catch_up()
+        shown = await api.ok("GET", "/api/v1/users/4")
+        listed = {u["id"]: u for u in await api.ok("GET", "/api/v1/users?all=true")}[4]
+        assert (listed["current_sign_in_at"], listed["last_sign_in_at"]) == (
+            shown["current_sign_in_at"], shown["last_sign_in_at"])
+        return shown["current_sign_in_at"], shown["last_sign_in_at"]
+
+    assert await sign_in_times() == (None, None)
+    # docker login with an application token: Portus (Devise trackable) counts it.
+    token = await api.client.get("/v2/token", params={"service": SERVICE, "account": "viewer"},
+                                 headers=api.world.basic("viewer"))
+    assert token.status == 200
+    first, before = await sign_in_times()
+    assert first is not None and before is None
+    # Neither a refused token request nor a REST API call is a sign-in.
+    refused = await api.client.get("/v2/token", params={"service": SERVICE},
+                                   headers=api.world.basic("viewer", "wrong password"))
+    assert refused.status == 401
+    await api.ok("GET", "/api/v1/namespaces", who="viewer")
+    assert await sign_in_times() == (first, None)
+    # A console sign-in: the latest becomes current, the one before becomes last.
+    await sign_in(api.client, "viewer")
+    current, last = await sign_in_times()
+    assert current is not None and current > first and last == first

@@ -104,7 +104,7 @@ async def test_the_registry_is_edited_but_its_hostname_stays_once_it_holds_repos
         "_csrf": csrf_of(page)})
     body = await refused.text()
     assert refused.status == 422
-    assert 'id="e-hostname">Hostname Registry is not empty, cannot change hostname' in body
+    assert 'id="e-hostname">Registry is not empty, cannot change hostname' in body
     assert 'value="elsewhere.test:5000"' in body
     registry = services.index.registry
     assert registry is not None and registry.hostname == "moved.test:5000"

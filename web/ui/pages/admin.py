@@ -14,7 +14,7 @@ from web.app_tokens import hash_token, new_token
 from web.appkeys import SERVICES
 from web.passwords import check_new_password, hash_password
 from web.registry_update import change_registry
-from web.ui.access import admin
+from web.ui.access import admin, signed_in
 from web.ui.forms import Form, read_form, see_other
 from web.ui.rendering import render
 from web.user_deletion import delete_account
@@ -81,9 +81,10 @@ def _target(request: web.Request) -> UserRecord:
 
 @routes.post("/admin/users/{username}/admin")
 async def toggle_admin(request: web.Request) -> web.StreamResponse:
-    """Portus F8: an admin cannot toggle themselves."""
+    """Portus F8: an admin cannot toggle themselves. The policy decides who may, as for
+    `PUT /api/v1/users/:id/toggle_admin`, so a refusal reads the same on both."""
     services = request.app[SERVICES]
-    me = admin(request)
+    me = signed_in(request)
     target = _target(request)
     may_toggle_admin(me.principal(), target.id)
     store = services.store
@@ -95,9 +96,10 @@ async def toggle_admin(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/admin/users/{username}/enabled")
 async def toggle_enabled(request: web.Request) -> web.StreamResponse:
-    """Portus F7: admins disable and enable others; never the last enabled admin."""
+    """Portus F7: admins disable and enable others; never the last enabled admin. The policy
+    decides, as for `PUT /api/v1/users/:id/toggle_enabled`."""
     services = request.app[SERVICES]
-    me = admin(request)
+    me = signed_in(request)
     target = _target(request)
     index = services.index
     last_admin = target.enabled and target.admin and not any(

@@ -18,6 +18,7 @@ from domain.names import namespace_name_from_username
 from domain.policy import NamespaceFacts
 from domain.values import NamespaceKind, Role, TeamKind
 from projections.activity.store import Query
+from projections.activity.visibility import EVERYTHING
 from projections.directory import Entry, Kind
 from projections.permissions import NamespaceRecord, TeamRecord, UserRecord
 from web.services import Services, management_switches
@@ -144,9 +145,9 @@ async def sign_ins_of(services: Services, users: Iterable[UserRecord]) -> dict[U
         for user in wanted:
             # The user's own entries (owner_id), by the actor index; a username reused after a
             # deletion does not bring the old account's sign-ins.
-            latest = activity.page(Query(actor=user.username, types=SIGN_IN_TYPES, limit=2),
-                                   ("owner_id = ?", [str(user.id)]))
-            times = [e.occurred_at for e in latest]
+            latest = activity.page(Query(actor=user.username, types=SIGN_IN_TYPES, limit=8),
+                                   EVERYTHING)
+            times = [e.occurred_at for e in latest if e.owner_id == str(user.id)]
             found[user.id] = (times[0] if times else None, times[1] if len(times) > 1 else None)
         return found
 

@@ -9,13 +9,14 @@ change log is small; the audit trail, the big one, needs no such fold).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.application import Application
 
-from eventstore.reader import head_position, read_after
+from eventstore.reader import LoggedEvent, head_position, read_after
 from projections.activity.entries import CHANGE_LOG, Directory, describe
 from projections.activity.store import LOGS, ActivityStore, StaleTrackingError
 
@@ -66,33 +67,38 @@ class ActivityProjector:
             self.load()
         read = 0
         for name, app in self.logs.items():
-            after = self.positions.get(name, 0)
-            batch = read_after(app, after, batch_size)
-            if not batch:
-                continue
-            entries = []
-            touched: set[UUID] = set()
-            for logged in batch:
-                entry = describe(name, logged, self.directory)
-                if entry is not None:
-                    entries.append(entry)
-                if name == CHANGE_LOG:
-                    namespace_id = self.directory.apply(logged.event)
-                    if namespace_id is not None:
-                        touched.add(namespace_id)
-            public = {str(n): self.directory.namespaces[n][0] if n in self.directory.public
-                      else None for n in touched}
-            try:
-                self.store.write(name, entries, after=after, upto=batch[-1].position,
-                                 public=public)
-            except BaseException:
-                # The directory saw events whose rows were not written: start over from the
-                # store's positions, whoever moved them.
-                self._loaded = False
-                raise
-            self.positions[name] = batch[-1].position
-            read += len(batch)
+            batch = read_after(app, self.positions.get(name, 0), batch_size)
+            if batch:
+                self.project(name, batch)
+                read += len(batch)
         return read
+
+    def project(self, name: str, batch: list[LoggedEvent]) -> None:
+        """Describe and write one batch read from log `name` after its tracked position."""
+        if not self._loaded:
+            self.load()
+        after = self.positions.get(name, 0)
+        entries = []
+        touched: set[UUID] = set()
+        for logged in batch:
+            entry = describe(name, logged, self.directory)
+            if entry is not None:
+                entries.append(entry)
+            if name == CHANGE_LOG:
+                namespace_id = self.directory.apply(logged.event)
+                if namespace_id is not None:
+                    touched.add(namespace_id)
+        public = {str(n): self.directory.namespaces[n][0] if n in self.directory.public
+                  else None for n in touched}
+        try:
+            self.store.write(name, entries, after=after, upto=batch[-1].position,
+                             public=public)
+        except BaseException:
+            # The directory saw events whose rows were not written: start over from the
+            # store's positions, whoever moved them.
+            self._loaded = False
+            raise
+        self.positions[name] = batch[-1].position
 
     def catch_up(self, batch_size: int = 1000, progress: Progress | None = None) -> Summary:
         """Project until both logs are exhausted (as of now). Blocking."""
@@ -123,10 +129,34 @@ def rebuild(store: ActivityStore, logs: dict[str, Application[UUID]], *,
     service down): a projector still running notices the reset position and starts over too,
     which is correct but does the work twice.
     """
+    started = time.monotonic()
     store.drop()
     store.create(indexes=False)  # loading rows, then building each index once, is faster
-    summary = ActivityProjector(store, logs).catch_up(batch_size, progress)
-    started = time.monotonic()
+    projector = ActivityProjector(store, logs)
+    summary = Summary()
+    try:
+        for name, app in logs.items():
+            # The audit trail's entries need no names from the change log, so each log is
+            # replayed whole in turn, its next batch read while this one is written.
+            head = head_position(app)
+            for batch in _read_ahead(app, batch_size):
+                projector.project(name, batch)
+                summary.events += len(batch)
+                if progress is not None:
+                    progress(name, batch[-1].position, head)
+    except StaleTrackingError:  # someone else projects too: go on from where they are
+        summary.events += projector.catch_up(batch_size, progress).events
     store.create_indexes()
-    summary.seconds += time.monotonic() - started
+    summary.entries = store.count()
+    summary.seconds = time.monotonic() - started
     return summary
+
+
+def _read_ahead(app: Application[UUID], batch_size: int) -> Iterator[list[LoggedEvent]]:
+    """The whole log in batches, each read in a thread while the caller works on the last
+    (reading waits on the database and decoding, writing on the database: they overlap)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="wharfinger-feed-read") as reader:
+        pending = reader.submit(read_after, app, 0, batch_size)
+        while batch := pending.result():
+            pending = reader.submit(read_after, app, batch[-1].position, batch_size)
+            yield batch

@@ -165,13 +165,14 @@ class ActivityStore:
                 raise StaleTrackingError(f"the feed's position in {log} is no longer {after}")
             if entries:
                 self._insert_many(conn, [stored_row(e) for e in entries])
-            for namespace_id, name in (public or {}).items():
-                conn.execute(self._sql("DELETE FROM activity_public WHERE namespace_id = ?"),
-                             (namespace_id,))
-                if name is not None:
-                    self._executemany(
-                        conn, "INSERT INTO activity_public (key, namespace_id) VALUES (?, ?)",
-                        [(key, namespace_id) for key in public_keys(namespace_id, name)])
+            if public:
+                touched = sorted(public)
+                conn.execute(self._sql("DELETE FROM activity_public WHERE namespace_id IN"  # noqa: S608
+                                       f" ({', '.join('?' * len(touched))})"), touched)
+                self._executemany(
+                    conn, "INSERT INTO activity_public (key, namespace_id) VALUES (?, ?)",
+                    [(key, namespace_id) for namespace_id, name in public.items()
+                     if name is not None for key in public_keys(namespace_id, name)])
 
     def _insert_many(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         self._executemany(conn, _INSERT, rows)
@@ -327,6 +328,10 @@ class PostgresActivityStore(ActivityStore):
     @contextlib.contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[psycopg.Connection[Any]]:
         with self._pool.connection() as conn, conn.transaction():
+            if write:
+                # A projection's commit need not wait for the disk: a crash loses the last
+                # batches together with their positions, and the projector replays them.
+                conn.execute("SET LOCAL synchronous_commit TO OFF")
             yield conn
 
     def _version(self, conn: Any) -> int | None:

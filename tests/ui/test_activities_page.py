@@ -21,8 +21,8 @@ def rows(html: str) -> list[str]:
     table = html.split('id="activity-table"', 1)
     if len(table) == 1:
         return []
-    return [unescape(m) for m in re.findall(r"<tr>\s*<td><time[^>]*>[^<]*</time></td>\s*"
-                                            r"<td>[^<]*</td>\s*<td>(.*?)</td>", table[1], re.S)]
+    row = r"<tr>\s*<td><time[^>]*>[^<]*</time></td>\s*<td[^>]*>[^<]*</td>\s*<td>(.*?)</td>"
+    return [unescape(m) for m in re.findall(row, table[1], re.S)]
 
 
 async def test_admins_see_everything_others_their_share_with_the_apis_filters(

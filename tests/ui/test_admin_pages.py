@@ -109,3 +109,30 @@ async def test_the_registry_is_edited_but_its_hostname_stays_once_it_holds_repos
     registry = services.index.registry
     assert registry is not None and registry.hostname == "moved.test:5000"
     assert registry.name == "<b>main</b>" and registry.use_ssl
+
+
+async def test_namespace_settings_errors_sit_next_to_their_field_and_keep_the_input(
+        client: Client, world: World) -> None:
+    services = client.app[SERVICES]
+    await sign_in(client, "owner")
+    page = await (await client.get("/namespaces/webns")).text()
+    long = "<i>x</i>" * 2100
+    too_long = await client.post("/namespaces/webns/description", data={
+        "description": long, "_csrf": csrf_of(page)})
+    body = await too_long.text()
+    assert too_long.status == 422
+    assert 'id="e-description">Description is too long' in body
+    assert "&lt;i&gt;x&lt;/i&gt;" * 100 in body  # kept, escaped
+    assert services.index.namespaces[world.namespace_ids["webns"]].name == "webns"
+    moved = await client.post("/namespaces/webns/team", data={
+        "team": "no-such-team", "_csrf": csrf_of(page)})
+    assert moved.status == 404
+    assert "Team unknown team &#39;no-such-team&#39;" in await moved.text()
+    # With a team to move to, the transfer form is there and the error sits under its select.
+    await services.execute(lambda: services.store.create_team(
+        name="other", owner_id=world.user_ids["owner"]), actor="owner")
+    moved = await client.post("/namespaces/webns/team", data={
+        "team": "no-such-team", "_csrf": csrf_of(page)})
+    assert moved.status == 404
+    assert "id=\"e-team\">Team unknown team &#39;no-such-team&#39;" in await moved.text()
+    assert services.index.namespaces[world.namespace_ids["webns"]].team_id == world.team_id

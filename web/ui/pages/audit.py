@@ -1,5 +1,6 @@
 """The auditor's views: permissions of a user or access to a namespace as of a time, the
-difference between two times (with the events that caused it), a token explained by `jti`, and
+difference between two times for a user or a namespace (with the events that caused it), a
+token explained by `jti`, and
 the tamper evidence: each log's latest signed checkpoint and the last verification's outcome
 (recorded by `wharfinger audit verify` or the page's "Verify now", web.log_verification).
 
@@ -61,6 +62,12 @@ async def audit_page(request: web.Request) -> web.Response:
             name = v["namespace"]
             answer = await services.pool.run(
                 lambda: time_travel.access_at(tools.checkpoints, name, when))
+        elif v["question"] == "access_diff":
+            since = time_travel.parse_time(v["from"], "from")
+            until = time_travel.parse_time(v["to"] or "now", "to")
+            name = v["namespace"]
+            answer = await services.pool.run(lambda: time_travel.access_diff(
+                tools.checkpoints, tools.read_events, name, since, until))
         elif v["question"] == "token":
             answer = await services.pool.run(time_travel.explain_token, tools.checkpoints,
                                              tools.tokens, v["jti"])

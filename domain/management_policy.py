@@ -138,6 +138,13 @@ def may_update_namespace(actor: Principal, ns: NamespaceFacts, role: Role | None
         raise _forbidden()
 
 
+def may_describe_repository(actor: Principal, role: Role | None) -> None:
+    """A repository's description: admins and owners of its namespace's team (portus.md §3.2;
+    no switch applies)."""
+    if not (actor.admin or role is Role.OWNER):
+        raise _forbidden()
+
+
 def may_move_namespace(actor: Principal, ns: NamespaceFacts, role: Role | None,
                        destination: TeamFacts, switches: Switches) -> None:
     may_update_namespace(actor, ns, role, switches)

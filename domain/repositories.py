@@ -144,6 +144,15 @@ class Repository(Aggregate):
         def apply(self, repo: Repository) -> None:
             repo.tags.pop(self.tag, None)
 
+    class DescriptionChanged(Event):
+        """An admin or an owner of the namespace's team described the repository (Portus F23)."""
+
+        old_description: str
+        description: str
+
+        def apply(self, repo: Repository) -> None:
+            repo.description = self.description
+
     def __init__(self) -> None:
         self.namespace_id: UUID | None = None
         self.name = ""
@@ -152,6 +161,7 @@ class Repository(Aggregate):
         """tag → digest"""
         self.manifests: dict[str, str] = {}
         """digest → media type, for every manifest known to be in the registry"""
+        self.description = ""
 
     @classmethod
     def create(cls, *, namespace_id: UUID, namespace_name: str, full_name: str,
@@ -160,6 +170,11 @@ class Repository(Aggregate):
         return cls._create(cls.Created, id=repository_id(full_name), namespace_id=namespace_id,
                            namespace_name=namespace_name, name=name, full_name=full_name,
                            origin=origin)
+
+    def describe(self, description: str) -> None:
+        if description != self.description:
+            self.trigger_event(self.DescriptionChanged, old_description=self.description,
+                               description=description)
 
     def tags_on(self, digest: str) -> list[str]:
         return sorted(t for t, d in self.tags.items() if d == digest)
@@ -321,6 +336,14 @@ class RepositoryCommands:
         def _get(self, cls: type[T], aggregate_id: UUID) -> T: ...
 
         recorder: ApplicationRecorder
+
+    def describe_repository(self, full_name: str, description: str) -> None:
+        def command() -> list[Aggregate]:
+            repo = self._get(Repository, repository_id(full_name))
+            repo.describe(description)
+            return [repo]
+
+        self._run(command)
 
     def record_notice(self, notice: RegistryNotice) -> str:
         """Record a push or delete notice once: `recorded`, `duplicate` or `ignored`."""

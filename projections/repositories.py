@@ -42,6 +42,7 @@ class RepositoryRecord:
     created_at: datetime
     updated_at: datetime
     tags: dict[str, TagRecord] = field(default_factory=dict)
+    description: str = ""
 
     def tag_groups(self) -> list[list[TagRecord]]:
         """Tags grouped by digest, newest group first (Portus's `/tags/grouped`)."""
@@ -165,6 +166,9 @@ class RepositoryCatalog:
     def _touched(self, e: Repository.ManifestPushed) -> None:
         self._repo(e)
 
+    def _described(self, e: Repository.DescriptionChanged) -> None:
+        self._repo(e).description = e.description
+
     def _receipt(self, e: NotificationReceipt.Received) -> None:
         self._note_notification(e.timestamp)
 
@@ -178,4 +182,5 @@ _HANDLERS: dict[type[Any], Callable[[RepositoryCatalog, Any], None]] = {
     Repository.TagDiscovered: RepositoryCatalog._tag_discovered,
     Repository.TagNoLongerPresent: RepositoryCatalog._tag_removed,
     NotificationReceipt.Received: RepositoryCatalog._receipt,
+    Repository.DescriptionChanged: RepositoryCatalog._described,
 }

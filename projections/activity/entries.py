@@ -492,6 +492,13 @@ def _fact_on_repo(key: str, verb: str) -> Any:
     return describe_fact
 
 
+def _repo_described(e: Any, d: Directory) -> Fields:
+    f = _repo(e, d)
+    return {**f, "type": "repository.change_description",
+            "sentence": f"{e.actor} changed the description of repository {f['item']}",
+            "parameters": {"old": e.old_description, "new": e.description}}
+
+
 _BY_NAME: dict[str, Any] = {
     "Repository.Created": _repo_event("repository.create", "created repository"),
     "Repository.TagPushed": _repo_event("repository.push", "pushed"),
@@ -500,6 +507,7 @@ _BY_NAME: dict[str, Any] = {
     "Repository.TagDeleted": _repo_event("repository.delete", "deleted"),
     "Repository.ManifestDeleted": _repo_event("repository.delete", "deleted"),
     "Repository.TagNoLongerPresent": _repo_event("repository.delete", "no longer found"),
+    "Repository.DescriptionChanged": _repo_described,
     "ManifestPulled": _fact_on_repo("repository.pull", "pulled"),
     "BlobMounted": _fact_on_repo("repository.mount", "mounted a blob into"),
 }

@@ -379,3 +379,42 @@ async def test_the_repository_json_counts_its_stars(
     assert await stars() == 2
     await toggle("viewer")  # a second toggle takes the star back
     assert await stars() == 1
+
+
+async def test_owners_and_admins_describe_a_repository(
+        client: TestClient, world: World) -> None:  # type: ignore[type-arg]
+    """Portus's `PUT /api/v1/repositories/:id {repository: {description}}` (§3.2 matrix)."""
+    assert (await post(client, {"events": [
+        event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
+    listed = await (await client.get("/api/v1/repositories", headers=api(world))).json()
+    path = f"/api/v1/repositories/{listed[0]['id']}"
+
+    async def put(who: str, body: Any) -> tuple[int, Any]:
+        response = await client.put(path, json=body, headers=api(world, who))
+        return response.status, await response.json()
+
+    status, shown = await put("owner", {"repository": {"description": "The **web** app"}})
+    assert (status, shown["description"]) == (200, "The **web** app")
+    assert (await put("admin", {"description": "flat body"}))[0] == 200
+    for who in ("contributor", "viewer", "outsider"):
+        assert (await put(who, {"repository": {"description": "mine"}}))[0] == 403, who
+    status, error = await put("owner", {"repository": {"description": "x", "name": "y"}})
+    assert status == 400 and "name" in str(error)
+    status, error = await put("owner", {"repository": {"description": 5}})
+    assert status == 400 and "description" in str(error)
+    status, error = await put("owner", {"repository": {"description": "x" * 16385}})
+    assert status == 400 and "description" in str(error)
+    assert (await client.put("/api/v1/repositories/999", json={"description": "x"},
+                             headers=api(world))).status == 404
+    shown = await (await client.get(path, headers=api(world, "viewer"))).json()
+    assert shown["description"] == "flat body"
+    # One fact per change, with who made it; the feed tells it.
+    changes = [e for e in repo_events(client, "webns/app")
+               if isinstance(e, Repository.DescriptionChanged)]
+    assert [(e.actor, e.old_description, e.description) for e in changes] == [
+        ("owner", "", "The **web** app"), ("admin", "The **web** app", "flat body")]
+    await client.app[SERVICES].feed.catch_up()  # the feed is its own (asynchronous) projection
+    feed = await (await client.get("/api/v1/activities", params={
+        "type": "repository.change_description"}, headers=api(world))).json()
+    entries = feed["activities"] if isinstance(feed, dict) else feed
+    assert any("changed the description of repository webns/app" in str(a) for a in entries)

@@ -343,6 +343,9 @@ PATHS.update({
                                         _list("Repository"), paged=True)},
     "/api/v1/repositories/{id}": {
         "get": _op("Show a repository", 200, _ref("Repository"), params=ID),
+        "put": _op("Describe a repository (admins and owners of its namespace's team)", 200,
+                   _ref("Repository"), errors=(422,), params=ID,
+                   request=_wrapped("repository", {"description": STRING}, ("description",))),
         "delete": _op("Delete a repository through the registry", 200, _DELETED,
                       errors=(409, 422), params=ID)},
     "/api/v1/repositories/{id}/tags": {"get": _op("A repository's tags", 200, _list("Tag"),

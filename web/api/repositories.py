@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from domain.errors import ForbiddenError, NotAllowedError, NotFoundError
+from domain.management_policy import may_describe_repository
 from domain.policy import repository_decisions
 from domain.values import Action
 from eventstore.reader import head_position
@@ -21,7 +22,9 @@ from projections.directory import Kind
 from projections.permissions import NamespaceRecord, PermissionIndex, UserRecord
 from projections.repositories import RepositoryRecord, TagRecord
 from web.api.pagination import paginated
-from web.api.requests import api_admin, api_user
+from web.api.present import role_in
+from web.api.requests import api_admin, api_user, json_object, text_field
+from web.api.users import no_extra_fields
 from web.appkeys import SERVICES
 from web.registry_client import RegistryClient, registry_client, target_of
 from web.registry_delete import Record, delete_repository, delete_tag
@@ -55,7 +58,7 @@ def repository_json(services: Services, repo: RepositoryRecord, user: UserRecord
     namespace = services.directory.entry_of(repo.namespace_id)
     return {"id": repo.id, "name": repo.name, "full_name": repo.full_name,
             "created_at": repo.created_at.isoformat(), "updated_at": repo.updated_at.isoformat(),
-            "description": "",
+            "description": repo.description,
             "namespace": {"id": services.directory.number_of(repo.namespace_id),
                           "name": namespace.name if namespace else repo.namespace_name},
             "stars": len(services.social.stars.get(repo.full_name, ())),
@@ -111,6 +114,24 @@ async def show_repository(request: web.Request) -> web.Response:
     user = api_user(request)
     repo = visible_repository(request, user)
     return web.json_response(repository_json(request.app[SERVICES], repo, user))
+
+
+@routes.put(r"/api/v1/repositories/{id}")
+async def describe_repository(request: web.Request) -> web.Response:
+    """Portus applies only `{repository: {description}}`; anything else is refused here."""
+    services = request.app[SERVICES]
+    user = api_user(request)
+    repo = visible_repository(request, user)
+    body = await json_object(request, "repository")
+    no_extra_fields(body, {"description"})
+    description = text_field(body, "description", max_length=16384)
+    may_describe_repository(user.principal(),
+                            role_in(services, user, services.index.namespaces[
+                                repo.namespace_id].team_id))
+    full_name = repo.full_name
+    await services.execute(lambda: services.store.describe_repository(full_name, description),
+                           actor=user.username)
+    return web.json_response(repository_json(services, repo, user))
 
 
 @routes.get(r"/api/v1/repositories/{id}/tags")

@@ -60,6 +60,8 @@ _MAX_KEY_SCANS = 64
 index beats merging a scan per key."""
 
 _SELECTED = ", ".join(COLUMNS)
+_SELECTED_E = ", ".join(f"e.{c}" for c in COLUMNS)
+_ORDER_E = "e.occurred_us DESC, e.log DESC, e.position DESC"
 _STORED = (*COLUMNS, "audience", "public_ns")
 _INSERT = (f"INSERT INTO activity_entries ({', '.join(_STORED)})"  # noqa: S608 - constant names
            f" VALUES ({', '.join('?' * len(_STORED))})")
@@ -137,6 +139,10 @@ class ActivityStore:
         with self._connect(write=True) as conn:
             for statement in _INDEXES:
                 conn.execute(statement)
+            self._analyze(conn)
+
+    def _analyze(self, conn: Any) -> None:
+        """Fresh statistics after a bulk load, so the planner knows the new indexes' worth."""
 
     def drop(self) -> None:
         with self._connect(write=True) as conn:
@@ -189,35 +195,40 @@ class ActivityStore:
     def page(self, query: Query, audience: Audience) -> list[Entry]:
         """The newest `query.limit` entries matching `query` that `audience` may see."""
         where, params = self._conditions(query)
-        if audience.everything:
-            return self._select([(where, params)], query.limit)
         keys = audience.keys
         column_filter = any(v is not None for v in (query.actor, query.team_id, query.namespace,
                                                     query.repository))
-        if column_filter or len(keys) > _MAX_KEY_SCANS:
+        if not audience.everything and (column_filter or len(keys) > _MAX_KEY_SCANS):
             # The filter's own index narrows the most: check visibility row by row on it.
-            visible = (f"(audience IN ({', '.join('?' * len(keys))}) OR ({_IS_PUBLIC}))")
-            return self._select([([*where, visible], [*params, *keys])], query.limit)
-        # Otherwise one scan per key (each reads at most a page), and one of the entries public
-        # namespaces reveal, merged.
-        scans = [([*where, "audience = ?"], [*params, key]) for key in keys]
-        scans.append(([*where, _IS_PUBLIC], params))
-        return self._select(scans, query.limit)
+            where = [*where, f"(audience IN ({', '.join('?' * len(keys))}) OR ({_IS_PUBLIC}))"]
+            params = [*params, *keys]
+        if audience.everything or column_filter or len(keys) > _MAX_KEY_SCANS:
+            sql = (f"SELECT {_SELECTED} FROM activity_entries"  # noqa: S608
+                   f" WHERE {' AND '.join(where) or '1=1'} ORDER BY {_ORDER} LIMIT ?")
+            return self._fetch(sql, [*params, query.limit])
+        # Otherwise one scan per key and one of the entries public namespaces reveal, each
+        # reading at most a page of keys from its index, merged; then the page's rows.
+        condition = " AND ".join([*where, ""])
+        candidates, candidate_params = self._per_key_scans(condition, params, keys, query.limit)
+        public = (f"SELECT {_KEY} FROM activity_entries"  # noqa: S608
+                  f" WHERE {condition}{_IS_PUBLIC} ORDER BY {_ORDER} LIMIT ?")
+        sql = (f"SELECT {_SELECTED_E} FROM (SELECT {_KEY} FROM ({candidates}"  # noqa: S608
+               f" UNION SELECT * FROM ({public}) AS public_scan) AS candidates"
+               f" ORDER BY {_ORDER} LIMIT ?) AS top"
+               " JOIN activity_entries AS e ON e.log = top.log AND e.position = top.position"
+               f" ORDER BY {_ORDER_E}")
+        return self._fetch(sql, [*candidate_params, *params, query.limit, query.limit])
 
-    def _select(self, scans: list[tuple[list[str], list[Any]]], limit: int) -> list[Entry]:
+    def _per_key_scans(self, condition: str, params: list[Any], keys: Sequence[str],
+                       limit: int) -> tuple[str, list[Any]]:
+        """SQL selecting (occurred_us, log, position) of at most `limit` entries per key."""
+        scans = [f"SELECT * FROM (SELECT {_KEY} FROM activity_entries"  # noqa: S608
+                 f" WHERE {condition}audience = ? ORDER BY {_ORDER} LIMIT ?) AS scan{i}"
+                 for i in range(len(keys))]
+        return " UNION ".join(scans), [v for key in keys for v in (*params, key, limit)]
+
+    def _fetch(self, sql: str, params: list[Any]) -> list[Entry]:
         # Only constant column names and `?` placeholders are spliced in; values are parameters.
-        parts, params = [], []
-        for i, (where, scan_params) in enumerate(scans):
-            condition = " AND ".join(where) or "1=1"
-            parts.append(f"SELECT {_SELECTED} FROM activity_entries"  # noqa: S608
-                         f" WHERE {condition} ORDER BY {_ORDER} LIMIT ?")
-            if len(scans) > 1:
-                parts[-1] = f"SELECT * FROM ({parts[-1]}) AS scan{i}"  # noqa: S608
-            params.extend([*scan_params, limit])
-        sql = parts[0]
-        if len(parts) > 1:
-            sql = " UNION ".join(parts) + f" ORDER BY {_ORDER} LIMIT ?"
-            params.append(limit)
         with self._connect() as conn:
             rows = conn.execute(self._sql(sql), params).fetchall()
         return [Entry.from_row(tuple(row)) for row in rows]
@@ -353,6 +364,17 @@ class PostgresActivityStore(ActivityStore):
     def _executemany(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(self._sql(sql), rows)
+
+    def _analyze(self, conn: Any) -> None:
+        conn.execute("ANALYZE activity_entries")
+
+    def _per_key_scans(self, condition: str, params: list[Any], keys: Sequence[str],
+                       limit: int) -> tuple[str, list[Any]]:
+        # One statement whatever the number of keys (a union of one scan per key costs more
+        # to plan than to run): the keys as an array, each scanned in a lateral subquery.
+        return (f"SELECT scan.* FROM unnest(?::text[]) AS k(key) CROSS JOIN LATERAL"  # noqa: S608
+                f" (SELECT {_KEY} FROM activity_entries WHERE {condition}audience = k.key"
+                f" ORDER BY {_ORDER} LIMIT ?) AS scan"), [list(keys), *params, limit]
 
     def close(self) -> None:
         self._pool.close()

@@ -1,7 +1,10 @@
-"""The admin pages over HTTP: deleting a user (with its confirmation step) and editing the
+"""The admin pages over HTTP: deleting a user (with its confirmation step), editing a user and
+unlocking them, editing the
 registry, refused where the API refuses, on both backends."""
 
 from __future__ import annotations
+
+import re
 
 from aiohttp.test_utils import TestClient
 
@@ -136,3 +139,46 @@ async def test_namespace_settings_errors_sit_next_to_their_field_and_keep_the_in
     assert moved.status == 404
     assert "id=\"e-team\">Team unknown team &#39;no-such-team&#39;" in await moved.text()
     assert services.index.namespaces[world.namespace_ids["webns"]].team_id == world.team_id
+
+
+async def test_admins_edit_a_user_and_unlock_a_locked_account(
+        client: Client, world: World) -> None:
+    services = client.app[SERVICES]
+    contributor = world.user_ids["contributor"]
+    await services.execute(lambda: services.store.record_password_failure(
+        contributor, channel="test", now=services.passwords.clock(), max_attempts=1,
+        lock_seconds=600))
+    await sign_in(client, "admin")
+    users = await (await client.get("/admin/users")).text()
+    assert re.search(r'contributor</a> <span class="badge[^"]*">locked</span>', users)
+    page = await (await client.get("/admin/users/contributor/edit")).text()
+    assert "This account is locked" in page and 'value="contributor@example.org"' in page
+    # A bad email and a short password: both named next to their field, nothing saved.
+    bad = await client.post("/admin/users/contributor/edit", data={
+        "email": "not-an-email", "display_name": "<b>Con</b>", "password": "short",
+        "_csrf": csrf_of(page)})
+    body = await bad.text()
+    assert bad.status == 422 and 'id="e-password">' in body and 'id="e-email">' in body
+    assert 'value="&lt;b&gt;Con&lt;/b&gt;"' in body and 'value="short"' not in body
+    assert services.index.users[contributor].display_name in (None, "")
+    # Valid: saved, the new password works, and unlocking ends the lockout.
+    saved = await client.post("/admin/users/contributor/edit", data={
+        "email": "con@example.org", "display_name": "<b>Con</b>",
+        "password": "a new long password", "_csrf": csrf_of(page)})
+    html = await saved.text()
+    assert saved.status == 200 and "Saved." in html
+    record = services.index.users[contributor]
+    assert record.email == "con@example.org" and record.display_name == "<b>Con</b>"
+    assert services.passwords.is_locked(contributor)
+    unlocked = await client.post("/admin/users/contributor/unlock",
+                                 data={"_csrf": csrf_of(html)})
+    assert unlocked.status == 200 and "This account is locked" not in await unlocked.text()
+    assert not services.passwords.is_locked(contributor)
+    await sign_in(client, "contributor", "a new long password")
+    # Not for non-admins: the page and both posts are forbidden.
+    token = csrf_of(await (await client.get("/teams")).text())
+    assert (await client.get("/admin/users/viewer/edit")).status == 403
+    for path in ("/admin/users/viewer/edit", "/admin/users/viewer/unlock"):
+        refused = await client.post(path, data={"email": "x@example.org", "_csrf": token})
+        assert refused.status == 403
+    assert services.index.user_named("viewer").email == "viewer@example.org"  # type: ignore[union-attr]

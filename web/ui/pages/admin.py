@@ -1,5 +1,6 @@
-"""The admin panel: users (create, bots, admin flag, enable/disable, delete) and the registry (F7,
-F8, F15, F17, F35). Every handler checks `admin` itself; the menu only hides the links."""
+"""The admin panel: users (create, bots, edit, unlock, admin flag, enable/disable, delete) and the
+registry (F7, F8, F9, F15, F17, F35). Every handler checks `admin` itself (or, where the API
+lets the policy decide, the same policy); the menu only hides the links."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiohttp import web
 
 from domain.errors import DomainError, NotFoundError
 from domain.management_policy import may_set_enabled, may_toggle_admin
+from domain.names import check_email
 from domain.values import TeamKind
 from projections.permissions import TeamRecord, UserRecord
 from web.api.present import personal_namespace
@@ -27,8 +29,10 @@ def _users_page(request: web.Request, form: Form, *, status: int = 200,
     index = request.app[SERVICES].index
     users = sorted(index.users.values(), key=lambda u: u.username.lower())
     deleted = request.query.get("deleted", "")[:128] if request.method == "GET" else ""
+    passwords = request.app[SERVICES].passwords
+    locked = {u.id for u in users if passwords.is_locked(u.id)}
     return render(request, "admin_users.html", status=status, users=users, form=form,
-                  bot_token=bot_token, deleted=deleted)
+                  bot_token=bot_token, deleted=deleted, locked=locked)
 
 
 @routes.get("/admin/users")
@@ -232,3 +236,63 @@ async def delete_user(request: web.Request) -> web.StreamResponse:
         form.error("base", e.message)  # yourself, or a team's only owner: not a field's fault
         return _delete_page(request, target, form, status=e.status)
     raise see_other(f"/admin/users?deleted={target.username}")
+
+
+def _edit_page(request: web.Request, target: UserRecord, form: Form | None = None, *,
+               status: int = 200) -> web.Response:
+    if form is None:
+        form = Form(values={"email": target.email or "", "display_name": target.display_name or ""})
+    return render(request, "admin_user_edit.html", status=status, target=target, form=form,
+                  locked=request.app[SERVICES].passwords.is_locked(target.id),
+                  saved=request.method == "GET" and "saved" in request.query)
+
+
+@routes.get("/admin/users/{username}/edit")
+async def edit_page(request: web.Request) -> web.Response:
+    admin(request)
+    return _edit_page(request, _target(request))
+
+
+@routes.post("/admin/users/{username}/edit")
+async def edit_user(request: web.Request) -> web.StreamResponse:
+    """Email, display name and a new password, as `PUT /api/v1/users/:id` (the username never
+    changes: it is the docker login and the personal namespace). A blank password keeps it."""
+    services = request.app[SERVICES]
+    me = admin(request)
+    target = _target(request)
+    form = await read_form(request, "email", "display_name", "password")
+    v = form.values
+    password_hash: str | None = None
+    try:  # checked here too, so a bad email and a bad password are both named at once
+        check_email(v["email"].strip(), required=not target.bot)
+    except DomainError as e:
+        form.fail(e, default_field="email")
+    if v["password"] and "password" not in form.errors:
+        try:
+            password_hash = await services.pool.run(hash_password,
+                                                    check_new_password(v["password"]))
+        except DomainError as e:
+            form.fail(e, default_field="password")
+    if form.ok:
+        target_id, new_hash = target.id, password_hash
+        try:
+            await services.execute(lambda: services.store.update_user(
+                target_id, email=v["email"].strip(), display_name=v["display_name"].strip(),
+                password_hash=new_hash), actor=me.username)
+        except DomainError as e:
+            form.fail(e, default_field="email")
+    v.pop("password", None)
+    if not form.ok:
+        return _edit_page(request, target, form, status=422)
+    raise see_other(f"/admin/users/{target.username}/edit?saved=1")
+
+
+@routes.post("/admin/users/{username}/unlock")
+async def unlock(request: web.Request) -> web.StreamResponse:
+    """End a lockout at once, as `POST /api/v1/users/:id/unlock`."""
+    services = request.app[SERVICES]
+    me = admin(request)
+    target_id = _target(request).id
+    await services.execute(lambda: services.store.unlock_user(target_id, reason="admin"),
+                           actor=me.username)
+    raise see_other(f"/admin/users/{request.match_info['username']}/edit?saved=1")

@@ -1,6 +1,5 @@
-"""The admin pages over HTTP: deleting a user (with its confirmation step), editing a user and
-unlocking them, editing the
-registry, refused where the API refuses, on both backends."""
+"""The admin pages over HTTP: deleting a user (with its confirmation step), editing and unlocking
+a user, editing the registry, refused where the API refuses, on both backends."""
 
 from __future__ import annotations
 

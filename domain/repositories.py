@@ -238,7 +238,9 @@ class Repository(Aggregate):
 class _NoticeBatch:
     """The aggregates one transaction of notices works on: each loaded or created once."""
 
-    def __init__(self) -> None:
+    def __init__(self, unknown: Callable[[str], bool] | None = None) -> None:
+        self.unknown = unknown
+        """Repository names believed not to exist (RepositoryCommands.record_notices)."""
         self.repositories: dict[UUID, Repository] = {}
         self.namespaces: dict[str, Namespace] = {}
         self.created: list[Aggregate] = []
@@ -349,14 +351,20 @@ class RepositoryCommands:
         """Record a push or delete notice once: `recorded`, `duplicate` or `ignored`."""
         return self.record_notices([notice])[0]
 
-    def record_notices(self, notices: Sequence[RegistryNotice]) -> list[str]:
+    def record_notices(self, notices: Sequence[RegistryNotice], *,
+                       unknown: Callable[[str], bool] | None = None) -> list[str]:
         """Record push and delete notices (of one envelope or of several received at once) in
         one transaction, in order, each once: per notice `recorded`, `duplicate` or `ignored`.
 
         One transaction for many notices is what lets intake keep up with a busy registry
         (a commit per notice caps it at the store's commit rate); each notice's changes are
         still all or nothing, and later notices see earlier ones (a push then a delete of the
-        same tag), because they work on the same aggregates in memory."""
+        same tag), because they work on the same aggregates in memory.
+
+        `unknown(full_name)` is a hint (a read model's): True when the caller believes no such
+        repository exists yet. A push there creates it without a lookup on the first attempt (a
+        round trip each, which on PostgreSQL dominates intake); if it existed after all, the
+        store refuses the second creation and the next attempt looks everything up."""
         outcomes: list[str] = []
         attempts = [0]
 
@@ -366,7 +374,7 @@ class RepositoryCommands:
             check_receipts = attempts[0] > 0
             attempts[0] += 1
             outcomes.clear()
-            batch = _NoticeBatch()
+            batch = _NoticeBatch(unknown if not check_receipts else None)
             for notice in notices:
                 receipt = notice_id(notice.event_id)
                 if receipt in batch.receipts or (
@@ -407,7 +415,8 @@ class RepositoryCommands:
         rid = repository_id(full_name)
         if rid in batch.repositories:
             return batch.repositories[rid]
-        found = self._find(Repository, rid)
+        hinted_new = create and batch.unknown is not None and batch.unknown(full_name)
+        found = None if hinted_new else self._find(Repository, rid)
         if found is not None:
             batch.repositories[rid] = found
             return found

@@ -12,7 +12,7 @@ in the audit trail).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eventsourcing.persistence import StoredEvent
@@ -47,8 +47,11 @@ class _Part:
 
 class NoticeIntake:
     def __init__(self, pool: BlockingPool, store: Wharfinger, audit: AuditTrail, *,
-                 record_pulls: bool) -> None:
+                 record_pulls: bool, known: Callable[[str], bool] = lambda name: True) -> None:
+        """`known(full_name)`: whether this node's read model has the repository (a hint
+        that lets a push create a new one without looking it up first)."""
         self._store = store
+        self._known = known
         self._audit = audit
         self._record_pulls = record_pulls
         self._changes: GroupCommit[_Part, _Part] = GroupCommit(pool, _same, self._write_changes)
@@ -98,12 +101,16 @@ class NoticeIntake:
 
     def _record_changes(self, parts: Sequence[_Part]) -> None:
         notices = [n for part in parts for n in part.notices]
-        outcomes, position = self._store.run_command(lambda: self._store.record_notices(notices))
+        outcomes, position = self._store.run_command(
+            lambda: self._store.record_notices(notices, unknown=self._unknown))
         start = 0
         for part in parts:
             part.outcomes = outcomes[start:start + len(part.notices)]
             part.position = position
             start += len(part.notices)
+
+    def _unknown(self, full_name: str) -> bool:
+        return not self._known(full_name)
 
     # -- the audit trail: pulls and mounts --------------------------------------------------------
 

@@ -106,7 +106,8 @@ class Services:
         self.passwords = PasswordChecker(self)
         self.intake = NoticeIntake(
             self.pool, self.store, self.audit,
-            record_pulls=bool(self.settings["registry.record_pulls.enabled"]))
+            record_pulls=bool(self.settings["registry.record_pulls.enabled"]),
+            known=lambda name: self.catalog.by_full_name(name) is not None)
 
     async def execute(self, command: Callable[[], T], *, actor: str | None = None) -> T:
         """Run a command in the pool and return once this node's projection reflects it."""

@@ -99,6 +99,10 @@ CASES = [
     Case("an admin deletes themselves", "admin",
          lambda c, i, h: c.delete(f"/api/v1/users/{i.users['admin']}", headers=h),
          lambda i: ("/admin/users/admin/delete", {"confirm": "admin"})),
+    Case("a contributor describes a repository", "contributor",
+         lambda c, i, h: c.put(f"/api/v1/repositories/{i.repository}", headers=h,
+                               json={"repository": {"description": "mine"}}),
+         lambda i: (f"/repositories/{i.repository}/description", {"description": "mine"})),
     Case("a non-admin disables someone else", "contributor",
          lambda c, i, h: c.put(f"/api/v1/users/{i.users['viewer']}/toggle_enabled", headers=h),
          lambda i: ("/admin/users/viewer/enabled", {})),
@@ -111,6 +115,16 @@ def reason(body: dict[str, Any]) -> str:
     return message[body["field"]][0] if "field" in body else str(message)
 
 
+def state(client: Client) -> tuple[Any, ...]:
+    """What the read models say about the records these cases touch."""
+    services = client.app[SERVICES]
+    return (dict(services.index.users),
+            {t.id: dict(t.members) for t in services.index.teams.values()},
+            {n.id: n.visibility for n in services.index.namespaces.values()},
+            {r.full_name: (r.description, sorted(r.tags))
+             for r in services.catalog.listed()})
+
+
 def positions(client: Client) -> tuple[int, int]:
     services = client.app[SERVICES]
     return (int(services.store.recorder.max_notification_id() or 0),
@@ -120,16 +134,13 @@ def positions(client: Client) -> tuple[int, int]:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_the_page_and_the_api_refuse_the_same_action_for_the_same_reason(
         client: Client, world: World, case: Case) -> None:
-    services = client.app[SERVICES]
     # Given webns/app:v1 in the registry, seen through the notifications.
     assert (await post(client, {"events": [
         event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
     known = await ids(client, world)
     await sign_in(client, case.user)
     token = csrf_of(await (await client.get("/teams")).text())
-    index_before = (dict(services.index.users), {t.id: dict(t.members)
-                                                 for t in services.index.teams.values()},
-                    {n.id: n.visibility for n in services.index.namespaces.values()})
+    index_before = state(client)
     before = positions(client)
     # When the API is asked...
     answer = await case.api(client, known, auth(world, case.user))
@@ -145,6 +156,4 @@ async def test_the_page_and_the_api_refuse_the_same_action_for_the_same_reason(
     assert str(markupsafe.escape(why)) in html, (why, html)
     # ...and nothing moved: no event on either log, the read model as it was.
     assert positions(client) == before
-    assert index_before == (dict(services.index.users),
-                            {t.id: dict(t.members) for t in services.index.teams.values()},
-                            {n.id: n.visibility for n in services.index.namespaces.values()})
+    assert state(client) == index_before

@@ -1,5 +1,6 @@
 """Repositories: tags grouped by digest with the pull command, pushed by and when, size, last
-pulled; delete a tag (with the sibling-tags confirmation) where allowed; stars and comments.
+pulled; delete a tag (with the sibling-tags confirmation) where allowed; the description (Portus
+F23: admins and the team's owners); stars and comments.
 
 Reads the registry's read model (projections.repositories); deletes go through the same calls as
 `DELETE /api/v1/tags/{id}`, checked by the same policy, so the page offers nothing the API forbids.
@@ -12,7 +13,8 @@ from uuid import UUID
 from aiohttp import web
 
 from domain.errors import DomainError, NotFoundError
-from domain.social import may_comment
+from domain.management_policy import may_describe_repository
+from domain.social import MAX_COMMENT_LENGTH, may_comment
 from domain.values import Action
 from projections.repositories import RepositoryRecord
 from web.api import repositories as api
@@ -42,6 +44,9 @@ def _repository(request: web.Request) -> RepositoryRecord:
     return repo
 
 
+MAX_DESCRIPTION = 16384  # as PUT /api/v1/repositories/:id
+
+
 @routes.get(r"/repositories/{id:\d+}")
 async def repository_page(request: web.Request) -> web.Response:
     return _page(request, Form(values={"body": ""}))
@@ -57,6 +62,8 @@ def _page(request: web.Request, form: Form, status: int = 200) -> web.Response:
     can_delete = user is not None and index.rules.delete_enabled and api.allowed(
         index, user, repo, Action.DELETE)
     can_comment = user is not None and allowed(may_comment, user.admin, ns.facts(), role)
+    can_describe = user is not None and allowed(may_describe_repository, user.principal(), role)
+    form.values.setdefault("description", repo.description)
     registry = index.registry
     host = (registry.external_hostname or registry.hostname) if registry else "registry"
     comments = [(c, index.users.get(c.user_id)) for c in services.social.comments_on(
@@ -64,7 +71,7 @@ def _page(request: web.Request, form: Form, status: int = 200) -> web.Response:
     stars = services.social.stars.get(repo.full_name, set())
     return render(request, "repository.html", status=status, repo=repo, ns=ns, host=host,
                   groups=repo.tag_groups(), can_delete=can_delete, can_comment=can_comment,
-                  comments=comments, stars=len(stars),
+                  comments=comments, stars=len(stars), can_describe=can_describe,
                   starred=user is not None and user.id in stars, form=form)
 
 
@@ -86,7 +93,9 @@ async def post_comment(request: web.Request) -> web.StreamResponse:
     repo = _repository(request)
     ns = services.index.namespaces[repo.namespace_id]
     may_comment(user.admin, ns.facts(), services.index.role_of(user.id, ns.team_id))
-    form = await read_form(request, "body", max_length=4096)
+    form = await read_form(request, "body", max_length=MAX_COMMENT_LENGTH)
+    if not form.ok:  # too long: refused whole, never posted cut short
+        return _page(request, form, status=422)
     user_id, name, body = user.id, repo.full_name, form.values["body"]
     try:
         await services.execute(lambda: services.store.post_comment(user_id, name, body),
@@ -132,4 +141,22 @@ async def delete(request: web.Request) -> web.StreamResponse:
                          confirm_siblings=form.values["confirm_siblings"] == "on")
     if services.catalog.by_full_name(repo.full_name) is None or not repo.tags:
         raise see_other(f"/namespaces/{repo.namespace_name}")
+    raise see_other(f"/repositories/{repo.id}")
+
+
+@routes.post(r"/repositories/{id:\d+}/description")
+async def describe(request: web.Request) -> web.StreamResponse:
+    """As `PUT /api/v1/repositories/:id`: the same policy, the same command."""
+    services = request.app[SERVICES]
+    user = signed_in(request)
+    repo = _repository(request)
+    ns = services.index.namespaces[repo.namespace_id]
+    may_describe_repository(user.principal(), services.index.role_of(user.id, ns.team_id))
+    form = await read_form(request, "description", max_length=MAX_DESCRIPTION)
+    if not form.ok:
+        form.values["body"] = ""
+        return _page(request, form, status=422)
+    full_name, description = repo.full_name, form.values["description"].strip()
+    await services.execute(lambda: services.store.describe_repository(full_name, description),
+                           actor=user.username)
     raise see_other(f"/repositories/{repo.id}")

@@ -94,6 +94,8 @@ class ManagementCommands:
         def _release(self, kind: str, name: str, owner_id: UUID) -> list[Aggregate]: ...
         def register_user(self, *, username: str, email: str, password_hash: str | None,
                           admin: bool = False, bot: bool = False) -> User: ...
+        def repositories_holding_tags(self, namespace_ids: set[UUID] | None = None, *,
+                                      first_only: bool = False) -> list[str]: ...
 
     def record_switches(self, switches: Switches) -> bool:
         """Record the `user_permission.*` switches if they differ from the last recorded."""
@@ -248,10 +250,15 @@ class ManagementCommands:
                     raise InvalidInputError("cannot migrate namespaces to the team being deleted",
                                             field="new_team")
                 destination = self._regular_team(new_team_id, field="new_team")
+            held = ([] if destination is not None
+                    else self.repositories_holding_tags(set(namespace_ids)))
             for namespace_id in namespace_ids:
                 ns = self._get(Namespace, namespace_id)
                 if ns.deleted or ns.team_id != team_id:
                     continue
+                if destination is None:
+                    # Deleting the namespaces would orphan their images in the registry.
+                    ns.refuse_if_holding(held, field="new_team")
                 if destination is not None:
                     ns.move_to_team(destination.id)
                 else:
@@ -308,6 +315,11 @@ class ManagementCommands:
             ns = self._live_namespace(namespace_id)
             aggregates: list[Aggregate] = [ns]
             if name is not None and name != ns.name:
+                if ns.holding or self.repositories_holding_tags({ns.id}, first_only=True):
+                    # The registry keeps the images under the old path: a renamed namespace
+                    # would list repositories nobody can pull under their new names.
+                    raise InvalidInputError("Namespace is not empty, cannot change its name",
+                                            field="name")
                 aggregates.append(self._claim("namespace", name, ns.id))
                 aggregates.extend(self._release("namespace", ns.name, ns.id))
                 ns.rename(name)
@@ -325,6 +337,7 @@ class ManagementCommands:
     def delete_namespace(self, namespace_id: UUID) -> None:
         def command() -> list[Aggregate]:
             ns = self._live_namespace(namespace_id)
+            ns.refuse_if_holding(self.repositories_holding_tags({ns.id}), field="namespace")
             ns.delete()
             return [ns, *self._release("namespace", ns.name, ns.id)]
 
@@ -343,6 +356,12 @@ class ManagementCommands:
                 raise InvalidInputError("can't be blank", field="name")
             if not new_host or any(c.isspace() for c in new_host):
                 raise InvalidInputError("is invalid", field="hostname")
+            if new_host != registry.hostname and (
+                    registry.populated or self.repositories_holding_tags(first_only=True)):
+                # Portus F17: repository names and tokens' audience are tied to the hostname;
+                # changing it under existing images would orphan them.
+                raise InvalidInputError("Registry is not empty, cannot change hostname",
+                                        field="hostname")
             registry.update(
                 name=new_name, hostname=new_host,
                 external_hostname=(registry.external_hostname if external_hostname is None

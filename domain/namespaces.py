@@ -1,4 +1,10 @@
-"""The Namespace aggregate: the first path segment of a repository name, owned by one team."""
+"""The Namespace aggregate: the first path segment of a repository name, owned by one team.
+
+It also knows which of its repositories hold tags (`holding`): the registry keeps images under
+the namespace's path, so a namespace holding repositories is neither renamed nor deleted. A push
+that gives a repository its first tag records `RepositoryPopulated` here, in the same save, so a
+rename or delete racing with it conflicts on this aggregate's version and re-checks.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,13 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain import events
-from domain.errors import InvalidInputError
+from domain.errors import DomainError, InvalidInputError
 from domain.events import Event
 from domain.values import NamespaceKind, Visibility
+
+
+class NamespaceNotEmptyError(DomainError):
+    status = 422
 
 
 class Namespace(Aggregate):
@@ -60,6 +70,24 @@ class Namespace(Aggregate):
         def apply(self, ns: Namespace) -> None:
             ns.deleted = True
 
+    class RepositoryPopulated(Event):
+        """A repository in this namespace got its first tag."""
+
+        full_name: str
+
+        def apply(self, ns: Namespace) -> None:
+            if self.full_name not in ns.holding:
+                ns.holding.append(self.full_name)
+
+    class RepositoryEmptied(Event):
+        """A repository in this namespace lost its last tag."""
+
+        full_name: str
+
+        def apply(self, ns: Namespace) -> None:
+            if self.full_name in ns.holding:
+                ns.holding.remove(self.full_name)
+
     def __init__(self) -> None:
         self.deleted = False
         self.name = ""
@@ -67,6 +95,8 @@ class Namespace(Aggregate):
         self.team_id: UUID | None = None
         self.visibility = Visibility.PRIVATE
         self.description = ""
+        self.holding: list[str] = []
+        """Full names of its repositories that hold tags (a list: snapshots stay JSON)."""
 
     @classmethod
     def create(cls, *, name: str, kind: NamespaceKind, team_id: UUID, visibility: Visibility,
@@ -108,6 +138,25 @@ class Namespace(Aggregate):
                                     field="name")
         if name != self.name:
             self.trigger_event(self.Renamed, old_name=self.name, name=name)
+
+    def repository_populated(self, full_name: str) -> None:
+        if full_name not in self.holding:
+            self.trigger_event(self.RepositoryPopulated, full_name=full_name)
+
+    def repository_emptied(self, full_name: str) -> None:
+        if full_name in self.holding:
+            self.trigger_event(self.RepositoryEmptied, full_name=full_name)
+
+    def refuse_if_holding(self, also_held: list[str], *, field: str) -> None:
+        """Refuse when the namespace holds repositories: the ones it knows, and `also_held`
+        (repositories that got their tags before namespaces recorded it)."""
+        held = sorted({*self.holding, *also_held})
+        if held:
+            shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            raise NamespaceNotEmptyError(
+                f"Still holds repositories ({shown}): delete them first (DELETE"
+                " /api/v1/namespaces/:id/repositories or `wharfinger delete --namespace`)",
+                field=field)
 
     def delete(self, *, owner_gone: bool = False) -> None:
         """Team namespaces only; a personal one goes only with its user (`owner_gone`)."""

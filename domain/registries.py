@@ -38,11 +38,38 @@ class Registry(Aggregate):
             registry.name, registry.hostname = self.name, self.hostname
             registry.external_hostname, registry.use_ssl = self.external_hostname, self.use_ssl
 
+    class NamespacePopulated(Event):
+        """A namespace got its first repository holding tags: the registry is not empty."""
+
+        namespace_id: str
+
+        def apply(self, registry: Registry) -> None:
+            if self.namespace_id not in registry.populated:
+                registry.populated.append(self.namespace_id)
+
+    class NamespaceEmptied(Event):
+        namespace_id: str
+
+        def apply(self, registry: Registry) -> None:
+            if self.namespace_id in registry.populated:
+                registry.populated.remove(self.namespace_id)
+
     def __init__(self) -> None:
         self.name = ""
         self.hostname = ""
         self.external_hostname = ""
         self.use_ssl = False
+        self.populated: list[str] = []
+        """Ids of the namespaces holding repositories. Recorded here, in the push's save, so a
+        hostname change racing with the first push conflicts on this aggregate (F17)."""
+
+    def namespace_populated(self, namespace_id: str) -> None:
+        if namespace_id not in self.populated:
+            self.trigger_event(self.NamespacePopulated, namespace_id=namespace_id)
+
+    def namespace_emptied(self, namespace_id: str) -> None:
+        if namespace_id in self.populated:
+            self.trigger_event(self.NamespaceEmptied, namespace_id=namespace_id)
 
     @classmethod
     def register(cls, *, name: str, hostname: str, external_hostname: str,

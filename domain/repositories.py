@@ -25,12 +25,12 @@ from domain.facts import Fact
 from domain.names import NAMESPACE_NAME, NameClaim, claim_id
 from domain.namespaces import Namespace
 from domain.notifications import RegistryNotice
-from domain.registries import ADMINS_TEAM_ID, GLOBAL_NAMESPACE_NAME, REGISTRY_ID
+from domain.registries import ADMINS_TEAM_ID, GLOBAL_NAMESPACE_NAME, REGISTRY_ID, Registry
 from domain.values import NamespaceKind, Visibility
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository as EventRepository
-    from eventsourcing.persistence import ApplicationRecorder
+    from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 T = TypeVar("T")
 
@@ -248,11 +248,16 @@ class _NoticeBatch:
         self.receipts: dict[UUID, NotificationReceipt] = {}
         self.registered: bool | None = None
         """Whether the registry is registered (looked up once, when first needed)."""
+        self.had_tags: dict[UUID, bool] = {}
+        """Whether each repository held tags when the batch first saw it."""
+        self.occupancy: list[Aggregate] = []
+        """Namespaces and the registry, when a repository started or stopped holding tags."""
 
     def aggregates(self) -> list[Aggregate]:
         # Only what changed: a repository loaded for a delete that found nothing stays out.
         changed = [r for r in self.repositories.values() if r.pending_events]
-        return [*changed, *self.created, *self.receipts.values()] if changed else []
+        return ([*changed, *self.created, *self.occupancy, *self.receipts.values()]
+                if changed else [])
 
 
 class NotificationReceipt(Aggregate):
@@ -337,7 +342,10 @@ class RepositoryCommands:
 
         def _get(self, cls: type[T], aggregate_id: UUID) -> T: ...
 
+        def _claim(self, kind: str, name: str, owner_id: UUID) -> NameClaim: ...
+
         recorder: ApplicationRecorder
+        mapper: Mapper[UUID]
 
     def describe_repository(self, full_name: str, description: str) -> None:
         def command() -> list[Aggregate]:
@@ -386,6 +394,7 @@ class RepositoryCommands:
                     if changed:
                         batch.receipts[receipt] = NotificationReceipt.receive(notice)
                 outcomes.append("recorded" if changed else "ignored")
+            self._note_occupancy(batch)
             return batch.aggregates()
 
         self._run_claiming(command)
@@ -419,6 +428,7 @@ class RepositoryCommands:
         found = None if hinted_new else self._find(Repository, rid)
         if found is not None:
             batch.repositories[rid] = found
+            batch.had_tags[rid] = bool(found.tags)
             return found
         if not create:
             return None
@@ -435,19 +445,96 @@ class RepositoryCommands:
                 name=ns_name, kind=NamespaceKind.TEAM, team_id=ADMINS_TEAM_ID,
                 visibility=Visibility.PRIVATE, origin="registry",
                 description="Created because the registry reported a push into it.")
-            batch.created.extend([namespace, NameClaim.claim("namespace", ns_name,
-                                                             namespace.id)])
+            # The name may have been a deleted namespace's: take its released claim again.
+            batch.created.extend([namespace, self._claim("namespace", ns_name, namespace.id)])
         batch.namespaces[ns_name] = namespace
         repo = Repository.create(namespace_id=namespace.id, namespace_name=namespace.name,
                                  full_name=full_name, origin="registry")
         batch.repositories[rid] = repo
+        batch.had_tags[rid] = False
         return repo
+
+    def _note_occupancy(self, batch: _NoticeBatch) -> None:
+        """Record on each namespace which repositories started or stopped holding tags, and on
+        the registry which namespaces did (the guards of renames, deletions and hostname changes
+        read these, and conflict with the push on their versions)."""
+        namespaces: dict[UUID, Namespace] = {ns.id: ns for ns in batch.namespaces.values()}
+        was_holding: dict[UUID, bool] = {}
+        for rid, repo in batch.repositories.items():
+            holds = bool(repo.tags)
+            if holds == batch.had_tags.get(rid, False):
+                continue
+            ns = self._holder_of(repo, batch, namespaces)
+            if ns is None:
+                continue
+            was_holding.setdefault(ns.id, bool(ns.holding))
+            if holds:
+                ns.repository_populated(repo.full_name)
+            else:
+                ns.repository_emptied(repo.full_name)
+            if ns.pending_events and ns not in batch.occupancy:
+                batch.occupancy.append(ns)
+        registry: Registry | None = None
+        for namespace_id, before in was_holding.items():
+            now = bool(namespaces[namespace_id].holding)
+            if now == before:
+                continue
+            registry = registry or self._find(Registry, REGISTRY_ID)
+            if registry is None:
+                return
+            if now:
+                registry.namespace_populated(str(namespace_id))
+            else:
+                registry.namespace_emptied(str(namespace_id))
+        if registry is not None and registry.pending_events:
+            batch.occupancy.append(registry)
+
+    def _holder_of(self, repo: Repository, batch: _NoticeBatch,
+                   namespaces: dict[UUID, Namespace]) -> Namespace | None:
+        """The live namespace that holds `repo`: the one its path names now (a namespace
+        deleted and created again under the same name is a new aggregate), else its own."""
+        ns_name, _ = split_repository(repo.full_name)
+        ns = batch.namespaces.get(ns_name) or self._namespace_named(ns_name)
+        if ns is None or ns.deleted:
+            assert repo.namespace_id is not None
+            ns = self._find(Namespace, repo.namespace_id)
+            if ns is None or ns.deleted:
+                return None
+        # One instance per namespace in the batch, so its events are recorded in order.
+        return namespaces.setdefault(ns.id, ns)
+
+    def repositories_holding_tags(self, namespace_ids: set[UUID] | None = None, *,
+                                  first_only: bool = False) -> list[str]:
+        """Repositories (in `namespace_ids`, or anywhere) whose tags are not empty, found by
+        reading every repository: for guards over logs written before namespaces recorded
+        which of their repositories hold tags. Rare commands only (it reads them all)."""
+        topic = get_topic(Repository.Created)
+        held: list[str] = []
+        start: int | None = None
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=500, topics=[topic],
+                                                      inclusive_of_start=False)
+            if not page:
+                return held
+            for notification in page:
+                created = self.mapper.to_domain_event(notification)
+                if not isinstance(created, Repository.Created) or (
+                        namespace_ids is not None and created.namespace_id not in namespace_ids):
+                    continue
+                repo = self._find(Repository, created.originator_id)
+                if repo is not None and repo.tags:
+                    held.append(repo.full_name)
+                    if first_only:
+                        return held
+            start = page[-1].id
 
     def _namespace_named(self, name: str) -> Namespace | None:
         claim = self._find(NameClaim, claim_id("namespace", name))
         if claim is None or claim.owner_id is None:
             return None
-        return self._get(Namespace, claim.owner_id)
+        namespace = self._get(Namespace, claim.owner_id)
+        # Deleted between reading the claim and the namespace: the name is free.
+        return None if namespace.deleted else namespace
 
     def _find(self, cls: type[T], aggregate_id: UUID) -> T | None:
         """The aggregate, or None if there is none (one read; `id in repository` then `get`
@@ -498,7 +585,10 @@ class RepositoryCommands:
             if repo is None:
                 return []
             recorded[0] = repo.observe(observed, remove_missing=remove_missing)
-            return batch.aggregates() if recorded[0] else []
+            if not recorded[0]:
+                return []
+            self._note_occupancy(batch)
+            return batch.aggregates()
 
         self._run_claiming(command)
         return recorded[0]
@@ -514,11 +604,16 @@ class RepositoryCommands:
             if rid not in self.repository:
                 return []
             repo = self._get(Repository, rid)
+            batch = _NoticeBatch()
+            batch.repositories[rid], batch.had_tags[rid] = repo, bool(repo.tags)
             removed[:] = repo.tags_on(digest) if digest else [tag] if tag in repo.tags else []
             context = own_context("wharfinger")
             changed = (repo.delete_manifest(digest, context) if digest
                        else repo.delete_tag(tag, context))
-            return [repo] if changed else []
+            if not changed:
+                return []
+            self._note_occupancy(batch)
+            return batch.aggregates()
 
         self._run(command)
         return removed

@@ -104,7 +104,7 @@ class Directory:
         kind = _CREATED.get(type(event))
         if kind is not None:
             self._created(kind, event)
-        else:
+        elif type(event) not in _BOOKKEEPING:
             entry = self._by_uuid.get(getattr(event, "originator_id", None))  # type: ignore[arg-type]
             if entry is not None:
                 entry.updated_at = event.timestamp
@@ -173,6 +173,12 @@ _CREATED: dict[type[Any], Kind] = {
     Namespace.Created: Kind.NAMESPACE,
     Registry.Registered: Kind.REGISTRY,
 }
+
+_BOOKKEEPING: frozenset[type[Any]] = frozenset({
+    Namespace.RepositoryPopulated, Namespace.RepositoryEmptied,
+    Registry.NamespacePopulated, Registry.NamespaceEmptied})
+"""What pushes record on namespaces and the registry to guard them: not an edit of theirs, so
+their `updated_at` stays (Portus's does not move on a push either)."""
 
 _CHANGES: dict[type[Any], Callable[[Directory, Entry, Any], None]] = {
     Team.Renamed: Directory._renamed,

@@ -198,8 +198,11 @@ _FOLDED: dict[type[Any], bool] = {}
 IGNORED_AGGREGATES: tuple[type[Any], ...] = (NameClaim, Bootstrap, AdminGuard)
 """Bookkeeping with nothing to tell a person (a name claimed alongside its owner, the guard
 that serialises disabling admins: the user's own Disabled event tells it)."""
-IGNORED_NAMES = ("NotificationReceipt.",)
-"""The same, for events matched by name (a registry notification's receipt)."""
+IGNORED_NAMES = ("NotificationReceipt.", "Namespace.RepositoryPopulated",
+                 "Namespace.RepositoryEmptied", "Registry.NamespacePopulated",
+                 "Registry.NamespaceEmptied")
+"""The same, for events matched by name (a registry notification's receipt; what a push records
+on its namespace and the registry so their guards see it: the push's own entry tells it)."""
 
 
 def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | None:

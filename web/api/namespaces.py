@@ -37,7 +37,6 @@ from web.api.principal import current_user
 from web.api.requests import json_object, optional_text, text_field
 from web.api.users import no_extra_fields
 from web.appkeys import SERVICES
-from web.repository_guard import refuse_if_holding_repositories
 from web.services import Services
 
 routes = web.RouteTableDef()
@@ -142,11 +141,6 @@ async def update_namespace(request: web.Request) -> web.Response:
     visibility = _visibility(body["visibility"]) if body.get("visibility") is not None else None
     if name is not None:
         check_namespace_name(name)
-        if name != ns.name and any(r.namespace_id == ns.id for r in services.catalog.listed()):
-            # The registry keeps the images under the old path: a renamed namespace would show
-            # repositories nobody can pull under their new names (a Portus bug).
-            raise InvalidInputError("Namespace is not empty, cannot change its name",
-                                    field="name")
     rules = switches(services)
     role = role_in(services, user, ns.team_id)
     principal = user.principal()
@@ -176,6 +170,5 @@ async def delete_namespace(request: web.Request) -> web.Response:
         raise ForbiddenError("Authorization fails")
     may_delete_namespace(user.principal(), ns.facts(), role_in(services, user, ns.team_id),
                          switches(services))
-    refuse_if_holding_repositories(services, [ns.id], field="namespace")
     await services.execute(lambda: services.store.delete_namespace(ns.id), actor=user.username)
     return web.Response(status=204)

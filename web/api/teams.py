@@ -36,7 +36,6 @@ from web.api.principal import current_user
 from web.api.requests import json_object, optional_text, text_field
 from web.api.users import no_extra_fields
 from web.appkeys import SERVICES
-from web.repository_guard import refuse_if_holding_repositories
 
 routes = web.RouteTableDef()
 
@@ -119,8 +118,6 @@ async def delete_team(request: web.Request) -> web.Response:
     if "new_team" in request.query:
         new_team = team_named(services, request.query["new_team"], field="new_team").id
     namespace_ids = [ns.id for ns in services.index.namespaces.values() if ns.team_id == team.id]
-    if new_team is None:
-        refuse_if_holding_repositories(services, namespace_ids, field="new_team")
     await services.execute(lambda: services.store.delete_team(
         team.id, namespace_ids=namespace_ids, new_team_id=new_team), actor=user.username)
     return web.Response(status=204)

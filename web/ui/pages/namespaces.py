@@ -22,7 +22,6 @@ from projections.browsing import Descriptions, may_see_namespace, team_named, vi
 from projections.permissions import NamespaceRecord, UserRecord
 from web.api.present import role_in, switches, team_facts
 from web.appkeys import SERVICES
-from web.repository_guard import refuse_if_holding_repositories
 from web.ui.access import allowed, signed_in
 from web.ui.forms import Form, read_form, see_other
 from web.ui.rendering import render
@@ -201,11 +200,11 @@ async def delete(request: web.Request) -> web.StreamResponse:
         form.error("confirm", "must be the namespace's name")
         return _detail(request, form, status=422)
     try:
-        refuse_if_holding_repositories(services, [ns.id], field="confirm")
+        await services.execute(lambda: services.store.delete_namespace(ns.id),
+                               actor=user.username)
     except DomainError as e:
         form.error("confirm", e.message)
         return _detail(request, form, status=e.status)
-    await services.execute(lambda: services.store.delete_namespace(ns.id), actor=user.username)
     raise see_other("/namespaces")
 
 

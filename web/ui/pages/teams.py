@@ -20,7 +20,6 @@ from projections.browsing import Descriptions, team_named, visible_teams
 from projections.permissions import TeamRecord, UserRecord
 from web.api.present import switches, team_facts
 from web.appkeys import SERVICES
-from web.repository_guard import refuse_if_holding_repositories
 from web.ui.access import allowed, signed_in
 from web.ui.forms import Form, read_form, see_other
 from web.ui.rendering import render
@@ -212,8 +211,6 @@ async def delete_team(request: web.Request) -> web.StreamResponse:
     team_id = team.id
     namespace_ids = [ns.id for ns in services.index.namespaces.values() if ns.team_id == team_id]
     try:
-        if new_team_id is None:
-            refuse_if_holding_repositories(services, namespace_ids, field="new_team")
         await services.execute(lambda: services.store.delete_team(
             team_id, namespace_ids=namespace_ids, new_team_id=new_team_id), actor=user.username)
     except DomainError as e:

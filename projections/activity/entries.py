@@ -182,7 +182,8 @@ class Directory:
             return str(user_id)
 
     def team(self, team_id: UUID) -> str:
-        return self.teams.get(team_id, (f"team {team_id}", ""))[0]
+        found = self.teams.get(team_id)  # (the fallback's f-string only when needed: a
+        return found[0] if found is not None else f"team {team_id}"  # rebuild calls this a lot)
 
 
 _NAMESPACE_CHANGES = (Namespace.Created, Namespace.VisibilityChanged, Namespace.Renamed,
@@ -303,7 +304,8 @@ def _member(e: Any, d: Directory, key: str) -> Fields:
 
 
 def _ns(e: Any, d: Directory) -> Fields:
-    name, team_id = d.namespaces.get(e.originator_id, (f"namespace {e.originator_id}", None))
+    found = d.namespaces.get(e.originator_id)
+    name, team_id = found if found is not None else (f"namespace {e.originator_id}", None)
     return {"trackable": NAMESPACE, "item": name, "namespace_id": str(e.originator_id),
             "namespace_name": name, "team_id": str(team_id or ""),
             "team_name": d.team(team_id) if team_id else ""}

@@ -158,6 +158,9 @@ async def test_the_audit_page_is_for_admins_and_auditors_only(
     html = await page.text()
     assert page.status == 200
     assert "webns" in html
+    # The global namespace reads as the registry's host, as on every other page.
+    assert 'registry.test:5000 <span class="muted">(global)</span>' in html
+    assert "portus_global_namespace_1" not in html
     bad = await client.get("/audit", params={"question": "permissions", "username": "x",
                                              "at": "yesterday-ish"})
     body = await bad.text()

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from domain.errors import DomainError, ForbiddenError
+from domain.registries import GLOBAL_NAMESPACE_NAME
 from projections import time_travel
 from projections.activity.store import Query
 from projections.activity.visibility import EVERYTHING
@@ -103,6 +104,7 @@ async def _page(request: web.Request, form: Form, answer: dict[str, Any] | None,
         verification = await _last_verification(request)
     return render(request, "audit.html", status=422 if form.errors else 200, form=form,
                   answer=answer, checkpoints=checkpoints, verification=verification,
+                  global_namespace=GLOBAL_NAMESPACE_NAME,
                   verifier_key=tools.signer.verifier.encode())
 
 

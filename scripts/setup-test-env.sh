@@ -51,6 +51,8 @@ ensure_packages() {
 }
 
 ensure_packages docker-registry skopeo
+# A Portus API client script (tests/e2e/portus_client.sh) is written with curl and jq.
+ensure_packages --no-install-recommends -- curl jq
 # Binaries only: the tests start their own throwaway slapd, nothing should listen on :389.
 if ! is_installed slapd; then
     echo "slapd slapd/no_configuration boolean true" | debconf-set-selections

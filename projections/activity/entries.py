@@ -38,6 +38,17 @@ AUDIT_LOG = "audit"
 TEAM, NAMESPACE, REPOSITORY, REGISTRY = "team", "namespace", "repository", "registry"
 USER, APPLICATION_TOKEN, TOKEN, WEBHOOK, OTHER = (
     "user", "application_token", "token", "webhook", "other")
+TRACKABLE_OF_FAMILY = {"team": TEAM, "namespace": NAMESPACE, "repository": REPOSITORY,
+                       "registry": REGISTRY, "configuration": REGISTRY, "user": USER,
+                       "application_token": APPLICATION_TOKEN, "token": TOKEN,
+                       "webhook": WEBHOOK, "event": OTHER, "audit": OTHER}
+"""What the entries of each type family are about (`namespace.delete` is `registry.delete`,
+about the registry): lets a page skip the scans that cannot hold the types asked for."""
+
+
+def trackable_of(kind: str) -> str | None:
+    """The trackable of entries of type (or family) `kind`; None for a family not listed."""
+    return TRACKABLE_OF_FAMILY.get(kind.partition(".")[0])
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool
 from eventstore.location import StoreLocation
 from eventstore.open import schema_lock_key
 from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, COLUMNS, Entry
-from projections.activity.visibility import Audience, entry_keys, public_keys
+from projections.activity.visibility import Audience, entry_keys, public_keys, scans_for
 
 LOGS = (CHANGE_LOG, AUDIT_LOG)
 SCHEMA_VERSION = 2
@@ -208,16 +208,26 @@ class ActivityStore:
             return self._fetch(sql, [*params, query.limit])
         # Otherwise one scan per key and one of the entries public namespaces reveal, each
         # reading at most a page of keys from its index, merged; then the page's rows.
+        keys, public = scans_for(audience, query.types)
         condition = " AND ".join([*where, ""])
-        candidates, candidate_params = self._per_key_scans(condition, params, keys, query.limit)
-        public = (f"SELECT {_KEY} FROM activity_entries"  # noqa: S608
-                  f" WHERE {condition}{_IS_PUBLIC} ORDER BY {_ORDER} LIMIT ?")
-        sql = (f"SELECT {_SELECTED_E} FROM (SELECT {_KEY} FROM ({candidates}"  # noqa: S608
-               f" UNION SELECT * FROM ({public}) AS public_scan) AS candidates"
-               f" ORDER BY {_ORDER} LIMIT ?) AS top"
+        scans: list[str] = []
+        scan_params: list[Any] = []
+        if keys:
+            sql, key_params = self._per_key_scans(condition, params, keys, query.limit)
+            scans.append(sql)
+            scan_params.extend(key_params)
+        if public:
+            scans.append(f"SELECT * FROM (SELECT {_KEY} FROM activity_entries"  # noqa: S608
+                         f" WHERE {condition}{_IS_PUBLIC} ORDER BY {_ORDER} LIMIT ?)"
+                         " AS public_scan")
+            scan_params.extend([*params, query.limit])
+        if not scans:
+            return []
+        sql = (f"SELECT {_SELECTED_E} FROM (SELECT {_KEY} FROM ({' UNION '.join(scans)})"  # noqa: S608
+               f" AS candidates ORDER BY {_ORDER} LIMIT ?) AS top"
                " JOIN activity_entries AS e ON e.log = top.log AND e.position = top.position"
                f" ORDER BY {_ORDER_E}")
-        return self._fetch(sql, [*candidate_params, *params, query.limit, query.limit])
+        return self._fetch(sql, [*scan_params, query.limit])
 
     def _per_key_scans(self, condition: str, params: list[Any], keys: Sequence[str],
                        limit: int) -> tuple[str, list[Any]]:

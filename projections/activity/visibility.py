@@ -24,7 +24,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.values import Visibility
-from projections.activity.entries import Entry
+from projections.activity.entries import (
+    APPLICATION_TOKEN,
+    NAMESPACE,
+    REGISTRY,
+    REPOSITORY,
+    TEAM,
+    TOKEN,
+    USER,
+    WEBHOOK,
+    Entry,
+    trackable_of,
+)
 from projections.permissions import PermissionIndex
 
 
@@ -138,3 +149,20 @@ def entry_keys(entry: Entry) -> tuple[str, str]:
         case "user" | "application_token" | "token":
             return (f"user:{entry.owner_id}" if entry.owner_id else "", "")
     return "", ""
+
+
+_HOLDS = {EVERYONE: {REGISTRY}, "team": {TEAM}, "user": {USER, APPLICATION_TOKEN, TOKEN},
+          "ns": {NAMESPACE, REPOSITORY, WEBHOOK}, "nsname": {NAMESPACE, REPOSITORY, WEBHOOK}}
+"""Key kind -> the trackables of the entries `entry_keys` files under it."""
+_PUBLIC_HOLDS = {REPOSITORY, NAMESPACE}
+
+
+def scans_for(audience: Audience, types: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """The keys worth a scan for entries of `types` (all of them when no types are asked
+    for), and whether the public namespaces' scan is: a scan that cannot hold the types
+    asked for would read its whole index to find nothing."""
+    trackables = {trackable_of(kind) for kind in types}
+    if not types or None in trackables:
+        return audience.keys, True
+    keys = tuple(k for k in audience.keys if _HOLDS[k.partition(":")[0]] & trackables)
+    return keys, bool(_PUBLIC_HOLDS & trackables)

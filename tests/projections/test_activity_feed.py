@@ -19,6 +19,7 @@ from domain.management_policy import Switches
 from domain.values import Role, Visibility
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
+from projections.activity.entries import trackable_of
 from projections.activity.projector import ActivityProjector, rebuild
 from projections.activity.store import ActivityStore, Query, StaleTrackingError, open_activity_store
 from projections.activity.visibility import EVERYTHING
@@ -92,7 +93,10 @@ def test_every_change_reads_as_a_sentence(logs: Logs) -> None:
     # When the projector catches up
     summary = logs.projector().catch_up(batch_size=3)
     # Then each fact has its sentence, in feed order
-    sentences = [e.sentence for e in reversed(logs.activity.page(Query(limit=100), EVERYTHING))]
+    entries = logs.activity.page(Query(limit=100), EVERYTHING)
+    sentences = [e.sentence for e in reversed(entries)]
+    # (and each type names what its entries are about, as type-filtered pages assume)
+    assert all(trackable_of(e.type) == e.trackable for e in entries)
     assert "alice changed bob's role in team web from viewer to contributor" in sentences
     assert "alice added bob to team web as viewer" in sentences
     assert "alice created private namespace webns in team web" in sentences

@@ -25,6 +25,7 @@ from domain.values import Role, Visibility
 from eventstore.location import StoreLocation, parse_postgres_url
 from eventstore.open import open_log
 from eventstore.reader import read_after
+from projections.activity.entries import trackable_of
 from projections.activity.projector import ActivityProjector, rebuild
 from projections.activity.store import open_activity_store
 from projections.activity.visibility import public_keys
@@ -199,6 +200,8 @@ def check_live_equals_rebuilt(backend: str, operations: list[tuple[Any, ...]]) -
             rebuild(activity, logs, batch_size=5)
             # Then the feed is the same, row for row, and so is who its public namespaces reveal
             assert activity.dump() == projected
+            # (and every entry's type says what it is about, as type-filtered pages assume)
+            assert all(trackable_of(e.type) in (None, e.trackable) for e in projected)
             assert activity.public_namespaces() == public
             assert len(projected) > 0
         finally:

@@ -158,3 +158,18 @@ def test_a_namespace_made_private_hides_what_only_its_publicity_showed(
     shown = [e.position for e in store.page(Query(limit=100), audience_of(VIEWERS["outsider"]))]
     assert shown == [4, 3]  # the registry entries only
     assert store.public_namespaces() == set()
+
+
+@pytest.mark.parametrize("name", sorted(VIEWERS))
+@pytest.mark.parametrize("types", [("team",), ("registry",), ("configuration.change",),
+                                   ("namespace",), ("repository.push", "repository.pull"),
+                                   ("webhook",), ("application_token", "token"), ("user",),
+                                   ("event",), ("unmapped",), ("team", "repository")])
+def test_a_type_filter_applies_the_rule_too(store: ActivityStore, name: str,
+                                            types: tuple[str, ...]) -> None:
+    # Scans that cannot hold the types asked for are skipped: none that could is
+    shown = [e.position for e in store.page(Query(types=types, limit=100),
+                                            audience_of(VIEWERS[name]))]
+    of_type = {e.position for _, e, _ in TABLE
+               if e.type in types or e.type.partition(".")[0] in types}
+    assert shown == [p for p in seen(name) if p in of_type]

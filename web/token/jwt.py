@@ -7,22 +7,37 @@ import json
 from collections.abc import Mapping
 
 import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from web.token.keys import SigningKey
 
 _COMPACT = (",", ":")
+_ES_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "ES256": hashes.SHA256(), "ES384": hashes.SHA384(), "ES512": hashes.SHA512()}
 
 
 class JwtSigner:
     """Signs tokens with one key. The header is the same for every token, so it is encoded
-    once; per token only the claims are serialised and signed. The signature itself is
-    pyjwt's, which gives ES256 as raw r||s, the 64 bytes the registry requires (§0.3)."""
+    once; per token only the claims are serialised and signed.
 
-    __slots__ = ("_algorithm", "_header", "_private_key")
+    ECDSA signs straight through `cryptography` with a prepared `ECDSA(SHA-256)` and turns the
+    DER signature into raw r||s, the 64 bytes the registry requires (§0.3; RFC 7518 §3.4): what
+    pyjwt's ES256 does, without rebuilding its objects on every token (2-3% of a token request).
+    Other algorithms (RS256) sign through pyjwt."""
+
+    __slots__ = ("_algorithm", "_ec_key", "_ecdsa", "_header", "_private_key", "_size")
 
     def __init__(self, key: SigningKey) -> None:
         self._algorithm = jwt.get_algorithm_by_name(key.algorithm)
         self._private_key = key.private_key
+        self._ec_key: ec.EllipticCurvePrivateKey | None = None
+        self._ecdsa = ec.ECDSA(_ES_HASHES.get(key.algorithm, hashes.SHA256()))
+        self._size = 0
+        if key.algorithm in _ES_HASHES and isinstance(key.private_key, ec.EllipticCurvePrivateKey):
+            self._ec_key = key.private_key
+            self._size = (key.private_key.curve.key_size + 7) // 8
         header = {"typ": "JWT", "alg": key.algorithm, "kid": key.kid, "x5c": list(key.x5c)}
         self._header = _b64url(json.dumps(header, separators=_COMPACT).encode())
 
@@ -31,8 +46,13 @@ class JwtSigner:
         body = claims if isinstance(claims, dict) else dict(claims)
         payload = _b64url(json.dumps(body, separators=_COMPACT, allow_nan=False).encode())
         signing_input = f"{self._header}.{payload}"
-        signature = self._algorithm.sign(signing_input.encode("ascii"), self._private_key)
-        return f"{signing_input}.{_b64url(signature)}"
+        return f"{signing_input}.{_b64url(self._signature(signing_input.encode('ascii')))}"
+
+    def _signature(self, data: bytes) -> bytes:
+        if self._ec_key is None:
+            return bytes(self._algorithm.sign(data, self._private_key))
+        r, s = decode_dss_signature(self._ec_key.sign(data, self._ecdsa))
+        return r.to_bytes(self._size, "big") + s.to_bytes(self._size, "big")
 
 
 # Keyed by identity: hashing the frozen SigningKey hashes its certificate, several microseconds

@@ -18,8 +18,8 @@ T = TypeVar("T")
 
 
 class BlockingPool:
-    def __init__(self, max_workers: int = 8) -> None:
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="wharfinger-blocking")
+    def __init__(self, max_workers: int = 8, name: str = "blocking") -> None:
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix=f"wharfinger-{name}")
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         context = contextvars.copy_context()

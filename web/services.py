@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -12,12 +13,15 @@ from typing import TYPE_CHECKING, TypeVar
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from domain import decisions as decision_records
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
-from domain.facts import Fact
+from domain.decisions import TokenRequestDecided
 from domain.management_policy import Switches
 from domain.repositories import BlobMounted, ManifestPulled
+from eventstore.append import append_rows
+from eventstore.fact_rows import FactRows
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import LoggedEvent, read_after
@@ -78,8 +82,12 @@ class Services:
     """The activity feed's tables (projections.activity)."""
     feed: FeedRunner | None
     """The in-process feed projector; None when `wharfinger project` runs it."""
-    decisions: GroupCommit[Fact, StoredEvent]
-    """Decision records and other facts, group-committed to the audit trail."""
+    decisions: GroupCommit[StoredEvent, StoredEvent]
+    """Decision records (rows built by `decision_rows`), group-committed to the audit trail by
+    a writer thread of their own: a commit never queues behind argon2 or feed work, and only
+    that one thread competes with the event loop for the GIL while it writes."""
+    decision_rows: FactRows[TokenRequestDecided]
+    """Builds a decision record's stored row (eventstore.fact_rows)."""
     directory: Directory = field(default_factory=Directory)
     """Integer API ids and names of users, teams, namespaces (projections.directory)."""
     sessions: SessionIndex = field(default_factory=SessionIndex)
@@ -125,6 +133,10 @@ class Services:
         return result
 
 
+def _unchanged(row: StoredEvent) -> StoredEvent:
+    return row  # decision records arrive as rows already (eventstore.fact_rows)
+
+
 def management_switches(settings: Settings) -> Switches:
     """The `user_permission.*` switches and access rules of the configuration."""
     return Switches(
@@ -158,6 +170,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     audit: AuditTrail | None = None
     activity: ActivityStore | None = None
     feed: FeedRunner | None = None
+    writer = BlockingPool(max_workers=1, name="audit-writer")
     tasks: list[asyncio.Task[None]] = []
     try:
         store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
@@ -230,10 +243,14 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         recovery_key = await pool.run(load_or_create_secret, keys_dir / "recovery.secret")
         recovery = RecoveryLinks(recovery_key.encode(),
                                  int(settings["password_recovery.valid_hours"]) * 3600.0)
+        decisions: GroupCommit[StoredEvent, StoredEvent] = GroupCommit(
+            writer, _unchanged, functools.partial(append_rows, opened_audit))
         services = Services(settings, pool, store, audit, index, follower, signing_key,
                             RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
                             audit_tools=tools, activity=activity, feed=feed,
-                            decisions=GroupCommit(pool, audit.encode, audit.record_encoded),
+                            decisions=decisions,
+                            decision_rows=FactRows(audit, TokenRequestDecided,
+                                                   decision_records.example()),
                             directory=directory, sessions=sessions, social=social,
                             catalog=catalog, audit_follower=audit_follower, accounts=accounts,
                             credentials=credentials, ldap=ldap,
@@ -257,6 +274,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         # A cancelled task's blocking call keeps running in its worker thread: wait for every
         # such call to finish before closing the stores under it (SQLite segfaults otherwise).
         await asyncio.to_thread(pool.shutdown)
+        await asyncio.to_thread(writer.shutdown)
         if activity is not None:
             await asyncio.to_thread(activity.close)
         for log_app in (store, audit):

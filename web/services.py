@@ -50,6 +50,7 @@ from web.registry_sync import background_sync
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
+from web.token.memo import DecisionMemo
 from web.token.refresh import RefreshTokens
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class Services:
     that one thread competes with the event loop for the GIL while it writes."""
     decision_rows: FactRows[TokenRequestDecided]
     """Builds a decision record's stored row (eventstore.fact_rows)."""
+    decision_memo: DecisionMemo
+    """Token decisions memoized until the projection moves (web.token.memo)."""
     directory: Directory = field(default_factory=Directory)
     """Integer API ids and names of users, teams, namespaces (projections.directory)."""
     sessions: SessionIndex = field(default_factory=SessionIndex)
@@ -251,6 +254,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                             decisions=decisions,
                             decision_rows=FactRows(audit, TokenRequestDecided,
                                                    decision_records.example()),
+                            decision_memo=DecisionMemo(index),
                             directory=directory, sessions=sessions, social=social,
                             catalog=catalog, audit_follower=audit_follower, accounts=accounts,
                             credentials=credentials, ldap=ldap,

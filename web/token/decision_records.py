@@ -16,10 +16,10 @@ from aiohttp import web
 
 from domain.actors import ANONYMOUS
 from domain.decisions import ISSUED, REFUSED
-from projections.token_access import ScopeDecision
 from web.authentication import Authenticated
 from web.errors import json_error
 from web.services import Services
+from web.token.memo import Decided
 
 MAX_HEADER = 512
 
@@ -41,17 +41,14 @@ async def _record(services: Services, request: web.Request, **fields: Any) -> No
 
 
 async def record_issued(services: Services, request: web.Request, auth: Authenticated | None,
-                        service: str, decisions: list[ScopeDecision], *, jti: str,
+                        service: str, decided: Decided, *, jti: str,
                         expires_at: int) -> None:
     subject = auth.user.username if auth else ""
     await _record(
         services, request, actor=subject or ANONYMOUS, subject=subject,
         subject_id=str(auth.user.id) if auth else "",
         credential=auth.kind.value if auth else ANONYMOUS, service=service,
-        requested=[str(d.scope) for d in decisions],
-        granted=[f"{d.scope.type}:{d.scope.name}:{','.join(d.granted)}"
-                 for d in decisions if d.granted],
-        reasons={str(d.scope): dict(d.reasons) for d in decisions},
+        requested=decided.requested, granted=decided.granted_text, reasons=decided.reasons,
         outcome=ISSUED, refusal="", jti=jti,
         expires_at=datetime.fromtimestamp(expires_at, UTC))
 

@@ -18,8 +18,7 @@ from aiohttp import web
 
 from domain.errors import AccountDisabledError, InvalidInputError
 from domain.policy import Principal
-from domain.scopes import Scope, parse_scopes
-from projections.token_access import access_claim, decide
+from domain.scopes import Scope
 from web.appkeys import SERVICES
 from web.authentication import (
     Authenticated,
@@ -37,6 +36,7 @@ from web.token.decision_records import (
     record_refused,
 )
 from web.token.jwt import sign_jwt
+from web.token.memo import Decided, parse_scope_values
 
 MAX_QUERY_LENGTH = 8192
 MAX_FORM_BYTES = 16 * 1024
@@ -52,7 +52,7 @@ async def get_token(request: web.Request) -> web.Response:
         raise InvalidInputError(f"query string is longer than {MAX_QUERY_LENGTH} characters")
     query = request.query
     service = _one(query.getall("service", []), "service")
-    scopes = parse_scopes(query.getall("scope", []))
+    scopes = parse_scope_values(tuple(query.getall("scope", ())))
     offline = query.get("offline_token", "").lower() == "true"
     credentials = parse_basic(request.headers.get("Authorization"))
     _ensure_current(services)
@@ -78,7 +78,7 @@ async def post_token(request: web.Request) -> web.Response:
     form = await _read_form(request)
     grant_type = _one(form.get("grant_type", []), "grant_type")
     service = _one(form.get("service", []), "service")
-    scopes = parse_scopes(form.get("scope", []))
+    scopes = parse_scope_values(tuple(form.get("scope", ())))
     _ensure_current(services)
     username, credential = "", "refresh_token"
     try:
@@ -105,10 +105,10 @@ async def post_token(request: web.Request) -> web.Response:
             return not_recorded_response()
         return json_error(401, e.message, field=e.field)
     try:
-        body, granted = await _issue(services, request, auth, service, scopes, refresh=offline)
+        body, decided = await _issue(services, request, auth, service, scopes, refresh=offline)
     except DecisionNotRecordedError:
         return not_recorded_response()
-    body["scope"] = " ".join(str(scope) for scope in granted)
+    body["scope"] = decided.scope_text
     return web.json_response(body)
 
 
@@ -129,14 +129,12 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def _issue(services: Services, request: web.Request, auth: Authenticated | None,
-                 service: str, scopes: list[Scope], *, refresh: bool
-                 ) -> tuple[dict[str, object], list[Scope]]:
-    """The response body, and the granted scopes; the decision is recorded before either is
+                 service: str, scopes: tuple[Scope, ...], *, refresh: bool
+                 ) -> tuple[dict[str, object], Decided]:
+    """The response body, and the decision; the decision is recorded before either is
     returned (DecisionNotRecordedError if it cannot be)."""
     principal: Principal | None = auth.user.principal() if auth else None
-    decisions = decide(services.index, principal, service, scopes)
-    access = access_claim(decisions)
-    granted = [Scope(d.scope.type, d.scope.name, d.granted) for d in decisions if d.granted]
+    decided = services.decision_memo.decide(principal, service, scopes)
     now = int(time.time())
     lifetime = services.settings.token_lifetime_seconds
     claims = {
@@ -147,9 +145,9 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
         "nbf": now,
         "iat": now,
         "jti": secrets.token_urlsafe(24),
-        "access": access,
+        "access": decided.access,
     }
-    await record_issued(services, request, auth, service, decisions, jti=str(claims["jti"]),
+    await record_issued(services, request, auth, service, decided, jti=str(claims["jti"]),
                         expires_at=now + lifetime)
     token = sign_jwt(services.signing_key, claims)
     body: dict[str, object] = {
@@ -161,7 +159,7 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
     if refresh and auth is not None:
         body["refresh_token"] = services.refresh_tokens.issue(
             auth.user.id, auth.user.credentials_version, service)
-    return body, granted
+    return body, decided
 
 
 @functools.lru_cache(maxsize=4)

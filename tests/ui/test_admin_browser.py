@@ -1,6 +1,6 @@
 """The admin and auditor pages in a real browser (Debian's Chromium via Playwright): editing the
-registry, deleting a user with the keyboard alone, the activities page and the tamper evidence
-panel; labelled controls, escaped user text, and screenshots for people to look at."""
+registry and a user, deleting a user with the keyboard alone, the activities page and the tamper
+evidence panel; labelled controls, escaped user text, and screenshots for people to look at."""
 
 from __future__ import annotations
 
@@ -51,6 +51,22 @@ def test_admin_edits_the_registry_deletes_a_user_and_an_auditor_checks_the_logs(
     assert_usable(admin)
     if shot:
         admin.screenshot(path=screenshots / "admin-registry.png", full_page=True)
+
+    # Editing a user: labelled fields, a bad password named next to its field, what was typed
+    # kept (a malformed email never leaves the browser: the field is type=email).
+    admin.goto("/admin/users")
+    admin.get_by_role("link", name="olga", exact=True).click()
+    expect(admin.get_by_role("heading", name="Edit olga")).to_be_visible()
+    admin.get_by_label("Display name", exact=True).fill(SCRIPT)
+    admin.get_by_label("New password", exact=True).fill("short")
+    admin.get_by_role("button", name="Save").click()
+    expect(admin.locator("#e-password")).to_contain_text("New password is too short")
+    expect(admin.get_by_role("alert")).to_have_count(0)  # said once, under its field
+    expect(admin.get_by_label("Display name", exact=True)).to_have_value(SCRIPT)
+    assert admin.evaluate("window.pwned") is None
+    assert_usable(admin)
+    if shot:
+        admin.screenshot(path=screenshots / "admin-user-edit.png", full_page=True)
 
     # Deleting bob with the keyboard alone: the link, the confirmation, the typed name, Enter.
     admin.goto("/admin/users")

@@ -67,8 +67,7 @@ async def create_user(request: web.Request) -> web.StreamResponse:
             await services.execute(command, actor=me.username)
         except DomainError as e:
             form.fail(e, default_field="username")
-    form.values.pop("password", None)
-    if not form.ok:
+    if not form.ok:  # the password is never written back (the field macro omits its value)
         return _users_page(request, form, status=422)
     if token is not None:
         return _users_page(request, Form(values={"username": "", "email": "", "kind": "bot"}),
@@ -281,7 +280,6 @@ async def edit_user(request: web.Request) -> web.StreamResponse:
                 password_hash=new_hash), actor=me.username)
         except DomainError as e:
             form.fail(e, default_field="email")
-    v.pop("password", None)
     if not form.ok:
         return _edit_page(request, target, form, status=422)
     raise see_other(f"/admin/users/{target.username}/edit?saved=1")

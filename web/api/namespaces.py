@@ -58,6 +58,17 @@ def _visible(services: Services, ns: NamespaceRecord, user: UserRecord) -> bool:
                               services.index.rules)
 
 
+def _visible_namespace(request: web.Request) -> tuple[Services, UserRecord, NamespaceRecord]:
+    """What every `/namespaces/{id}` route starts with: the caller and the namespace, which
+    they must be able to see (Portus's `show?`, i.e. pull)."""
+    services = request.app[SERVICES]
+    user = current_user(request)
+    ns = find_namespace(services, request.match_info["id"])
+    if not _visible(services, ns, user):
+        raise ForbiddenError("Authorization fails")
+    return services, user, ns
+
+
 def _visibility(raw: object) -> Visibility:
     if not isinstance(raw, str) or raw not in Visibility.__members__.values():
         shown = raw if isinstance(raw, str) else type(raw).__name__
@@ -108,31 +119,19 @@ async def create_namespace(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/namespaces/{id}")
 async def show_namespace(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    ns = find_namespace(services, request.match_info["id"])
-    if not _visible(services, ns, user):
-        raise ForbiddenError("Authorization fails")
+    services, _, ns = _visible_namespace(request)
     return web.json_response(namespace_json(services, ns))
 
 
 @routes.get("/api/v1/namespaces/{id}/repositories")
 async def namespace_repositories(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    ns = find_namespace(services, request.match_info["id"])
-    if not _visible(services, ns, user):
-        raise ForbiddenError("Authorization fails")
+    services, user, ns = _visible_namespace(request)
     return paginated(request, repository_lister(services, ns, user))
 
 
 @routes.put("/api/v1/namespaces/{id}")
 async def update_namespace(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    ns = find_namespace(services, request.match_info["id"])
-    if not _visible(services, ns, user):
-        raise ForbiddenError("Authorization fails")
+    services, user, ns = _visible_namespace(request)
     body = await json_object(request, "namespace")
     no_extra_fields(body, {"name", "description", "team", "visibility"})
     name = optional_text(body, "name", max_length=1024)
@@ -163,11 +162,7 @@ async def update_namespace(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/namespaces/{id}")
 async def delete_namespace(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    ns = find_namespace(services, request.match_info["id"])
-    if not _visible(services, ns, user):
-        raise ForbiddenError("Authorization fails")
+    services, user, ns = _visible_namespace(request)
     may_delete_namespace(user.principal(), ns.facts(), role_in(services, user, ns.team_id),
                          switches(services))
     await services.execute(lambda: services.store.delete_namespace(ns.id), actor=user.username)

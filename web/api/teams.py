@@ -7,19 +7,24 @@ cannot be demoted; a team keeps an owner. Team deletion works whatever `delete.c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from aiohttp import web
 
-from domain.errors import InvalidInputError
+from domain.errors import InvalidInputError, NotAllowedError
 from domain.management_policy import (
+    Switches,
+    TeamFacts,
     may_create_team,
     may_delete_team,
     may_manage_members,
     may_update_team,
     may_view_team,
 )
+from domain.policy import Principal
 from domain.values import Role, TeamKind
+from projections.permissions import TeamRecord, UserRecord
 from web.api.pagination import paginated
 from web.api.present import (
     find_team,
@@ -36,6 +41,7 @@ from web.api.principal import current_user
 from web.api.requests import json_object, optional_text, text_field
 from web.api.users import no_extra_fields
 from web.appkeys import SERVICES
+from web.services import Services
 
 routes = web.RouteTableDef()
 
@@ -50,6 +56,28 @@ def role_field(body: dict[str, object], *, required: bool = True) -> Role | None
         raise InvalidInputError("does not have a valid value (viewer, contributor, owner)",
                                 field="role")
     return Role(raw)
+
+
+TeamRule = Callable[[Principal, TeamFacts, Switches], None]
+
+
+def _team_allowed(request: web.Request, rule: TeamRule
+                  ) -> tuple[Services, UserRecord, TeamRecord]:
+    """What every `/teams/{id}` route starts with: the caller, the team (hidden or unknown ones
+    are "Not found") and the rule's verdict on the caller and that team."""
+    services = request.app[SERVICES]
+    user = current_user(request)
+    team = find_team(services, request.match_info["id"])
+    rule(user.principal(), team_facts(services, team, user), switches(services))
+    return services, user, team
+
+
+def _viewing(actor: Principal, team: TeamFacts, _: Switches) -> None:
+    may_view_team(actor, team)
+
+
+def _managing_members(actor: Principal, team: TeamFacts, _: Switches) -> None:
+    may_manage_members(actor, team)
 
 
 @routes.get("/api/v1/teams")
@@ -86,19 +114,13 @@ async def create_team(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/teams/{id}")
 async def show_team(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_view_team(user.principal(), team_facts(services, team, user))
+    services, user, team = _team_allowed(request, _viewing)
     return web.json_response(team_json(services, team, user))
 
 
 @routes.put("/api/v1/teams/{id}")
 async def update_team(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_update_team(user.principal(), team_facts(services, team, user), switches(services))
+    services, user, team = _team_allowed(request, may_update_team)
     body = await json_object(request, "team")
     no_extra_fields(body, {"name", "description"})
     name = optional_text(body, "name", max_length=255)
@@ -110,10 +132,7 @@ async def update_team(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/teams/{id}")
 async def delete_team(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_delete_team(user.principal(), team_facts(services, team, user), switches(services))
+    services, user, team = _team_allowed(request, may_delete_team)
     new_team: UUID | None = None
     if "new_team" in request.query:
         new_team = team_named(services, request.query["new_team"], field="new_team").id
@@ -125,10 +144,7 @@ async def delete_team(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/teams/{id}/namespaces")
 async def team_namespaces(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_view_team(user.principal(), team_facts(services, team, user))
+    services, _, team = _team_allowed(request, _viewing)
     namespaces = [namespace_json(services, ns) for ns in services.index.namespaces.values()
                   if ns.team_id == team.id]
     return paginated(request, namespaces)
@@ -136,10 +152,7 @@ async def team_namespaces(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/teams/{id}/members")
 async def team_members(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_view_team(user.principal(), team_facts(services, team, user))
+    services, user, team = _team_allowed(request, _viewing)
     members = []
     for member_id, role in team.members.items():
         member = services.index.users.get(member_id)
@@ -150,10 +163,7 @@ async def team_members(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/teams/{id}/members")
 async def add_member(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_manage_members(user.principal(), team_facts(services, team, user))
+    services, user, team = _team_allowed(request, _managing_members)
     body = await json_object(request, "member")
     no_extra_fields(body, {"user", "role"})
     member = user_named(services, text_field(body, "user", max_length=128))
@@ -167,10 +177,7 @@ async def add_member(request: web.Request) -> web.Response:
 
 @routes.put("/api/v1/teams/{id}/members/{member_id}")
 async def change_member(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_manage_members(user.principal(), team_facts(services, team, user))
+    services, user, team = _team_allowed(request, _managing_members)
     member = find_user(services, request.match_info["member_id"])
     body = await json_object(request, "member")
     no_extra_fields(body, {"role"})
@@ -184,10 +191,7 @@ async def change_member(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/teams/{id}/members/{member_id}")
 async def remove_member(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_manage_members(user.principal(), team_facts(services, team, user))
+    services, user, team = _team_allowed(request, _managing_members)
     member = find_user(services, request.match_info["member_id"])
     await services.execute(lambda: services.store.remove_team_member(team.id, member.id),
                            actor=user.username)
@@ -196,12 +200,7 @@ async def remove_member(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/teams/{id}/ldap_check")
 async def ldap_check(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    user = current_user(request)
-    team = find_team(services, request.match_info["id"])
-    may_update_team(user.principal(), team_facts(services, team, user), switches(services))
-    from domain.errors import NotAllowedError
-
+    services, user, team = _team_allowed(request, may_update_team)
     if not (services.settings["ldap.enabled"] and services.settings["ldap.group_sync.enabled"]):
         raise NotAllowedError("this instance has disabled this endpoint")
     # The team stops following its LDAP group (issue 7; web.ldap.sync skips it from now on).

@@ -151,6 +151,7 @@ async def change_member(request: web.Request) -> web.StreamResponse:
     if member is None or member.id not in team.members:
         raise NotFoundError("That user is not a member of this team.")
     member_id, team_id = member.id, team.id
+    form.values["member"] = member.username  # the row the answer belongs to
     try:
         if form.values["role"] == "remove":
             await services.execute(
@@ -164,7 +165,9 @@ async def change_member(request: web.Request) -> web.StreamResponse:
                     lambda: services.store.change_team_member_role(team_id, member_id, chosen),
                     actor=user.username)
     except DomainError as e:
-        form.fail(e, default_field="role")
+        form.error("member", e.message)  # shown in the member's row, not under "Add a member"
+    if "role" in form.errors:
+        form.error("member", f"Role {form.errors.pop('role')}")
     if form.ok:
         raise see_other(f"/teams/{team.name}")
     return _detail(request, user, form, status=422)

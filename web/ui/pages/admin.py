@@ -142,8 +142,11 @@ async def registry_page(request: web.Request) -> web.Response:
 async def register_registry(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     me = admin(request)
-    form = await read_form(request, "name", "hostname", "external_hostname", "use_ssl")
+    form = await read_form(request, "name", "hostname", "external_hostname", "use_ssl",
+                           max_length=255)
     v = form.values
+    if not form.ok:  # a field over its limit is refused whole, never saved cut short
+        return _registry_page(request, form, status=422)
     try:
         await services.execute(lambda: services.store.register_registry(
             name=v["name"], hostname=v["hostname"], external_hostname=v["external_hostname"],

@@ -125,6 +125,7 @@ async def sign_up(request: web.Request) -> web.StreamResponse:
                                     services.index.registry is None else "/")
         await sessions.sign_in(request, response, user)
         raise response
-    form.values = {"username": username, "email": email}
+    form.values = {"username": username, "email": email, "password": "",
+                   "password_confirmation": ""}  # errors stay under their fields
     return render(request, "sign_up.html", status=422, form=form,
                   first_admin=_first_admin(request))

@@ -82,11 +82,13 @@ async def create_namespace(request: web.Request) -> web.StreamResponse:
         may_create_namespace(user.principal(), team_facts(services, team, user),
                              switches(services))
         team_id = team.id
-        try:
-            await services.execute(lambda: services.store.create_namespace(
-                name=name, team_id=team_id, description=description), actor=user.username)
-        except DomainError as e:
-            form.fail(e, default_field="name")
+        if form.ok:  # a field over its limit is refused whole, never saved cut short
+            try:
+                await services.execute(lambda: services.store.create_namespace(
+                    name=name, team_id=team_id, description=description),
+                    actor=user.username)
+            except DomainError as e:
+                form.fail(e, default_field="name")
     if form.ok:
         raise see_other(f"/namespaces/{name}")
     return _list(request, user, form, status=422)

@@ -43,6 +43,8 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
     form = await read_form(request, "email", "display_name", max_length=255)
+    if not form.ok:  # a field over its limit is refused whole, never saved cut short
+        return _page(request, user, status=422, profile_form=form)
     email, display_name = form.values["email"].strip(), form.values["display_name"].strip()
     user_id = user.id
     try:
@@ -72,7 +74,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if form.values["password"] != form.values["password_confirmation"]:
         form.error("password_confirmation", "doesn't match Password")
     new_password = form.values["password"]
-    form.values.clear()  # never echo passwords back
+    form.values = dict.fromkeys(form.values, "")  # never echo passwords back
     if not form.ok:
         return _page(request, user, status=422, password_form=form)
     password_hash = await services.pool.run(hash_password, new_password)
@@ -90,6 +92,8 @@ async def create_token(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
     form = await read_form(request, "application", max_length=255)
+    if not form.ok:
+        return _page(request, user, status=422, token_form=form)
     application = form.values["application"].strip()
     token = new_token()
     user_id = user.id

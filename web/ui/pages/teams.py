@@ -63,6 +63,8 @@ async def create_team(request: web.Request) -> web.StreamResponse:
     user = signed_in(request)
     may_create_team(user.principal(), switches(services), for_other_owner=False)
     form = await read_form(request, "name", "description", max_length=4096)
+    if not form.ok:  # a field over its limit is refused whole, never saved cut short
+        return _list(request, user, form, status=422)
     name, description = form.values["name"].strip(), form.values["description"].strip()
     try:
         await services.execute(lambda: services.store.create_team(
@@ -181,6 +183,8 @@ async def update_team(request: web.Request) -> web.StreamResponse:
     team = _team(request, user)
     may_update_team(user.principal(), team_facts(services, team, user), switches(services))
     form = await read_form(request, "name", "description", max_length=4096)
+    if not form.ok:
+        return _detail(request, user, form, status=422)
     name, description = form.values["name"].strip(), form.values["description"].strip()
     team_id = team.id
     try:

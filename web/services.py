@@ -20,7 +20,7 @@ from domain.audit_trail import AuditTrail
 from domain.decisions import TokenRequestDecided
 from domain.management_policy import Switches
 from domain.repositories import BlobMounted, ManifestPulled
-from eventstore.append import append_rows
+from eventstore.append import ROWS_PER_STATEMENT, append_rows
 from eventstore.fact_rows import FactRows
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
@@ -247,7 +247,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         recovery = RecoveryLinks(recovery_key.encode(),
                                  int(settings["password_recovery.valid_hours"]) * 3600.0)
         decisions: GroupCommit[StoredEvent, StoredEvent] = GroupCommit(
-            writer, _unchanged, functools.partial(append_rows, opened_audit))
+            writer, _unchanged, functools.partial(append_rows, opened_audit),
+            max_batch=ROWS_PER_STATEMENT)
         services = Services(settings, pool, store, audit, index, follower, signing_key,
                             RefreshTokens(refresh_key.encode(), lifetime), notification_secret,
                             audit_tools=tools, activity=activity, feed=feed,

@@ -44,3 +44,17 @@ async def test_who_gained_access_to_a_namespace_between_two_times(
     assert bad.status == 422
     assert 'id="e-access_diff-from">From &#39;last tuesday&#39; is not a time' in body
     assert 'id="access_diff-from" name="from" type="text" value="last tuesday"' in body
+
+
+async def test_the_global_namespace_is_asked_for_by_the_registrys_host(
+        client: Client, world: World) -> None:
+    await sign_in(client, "admin")
+    page = await client.get("/audit", params={"question": "access",
+                                              "namespace": "registry.test:5000", "at": ""})
+    html = await page.text()
+    assert page.status == 200, html[:300]
+    assert 'registry.test:5000 <span class="muted">(global)</span> (public' in html
+    feed = await client.get("/activities", params={"namespace": "registry.test:5000"})
+    assert feed.status == 200 and 'id="e-namespace"' not in await feed.text()
+    unknown = await client.get("/activities", params={"namespace": "elsewhere.test"})
+    assert unknown.status == 422 and 'id="e-namespace"' in await unknown.text()

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from domain.errors import DomainError
-from projections.permissions import UserRecord
+from projections.permissions import PermissionIndex, UserRecord
 from web.ui.sessions import current_user
 
 
@@ -47,3 +47,13 @@ def local_target(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
+
+
+def namespace_as_stored(index: PermissionIndex, typed: str) -> str:
+    """The console shows the global namespace as the registry's host (as Portus does); a visitor
+    who types that host means the global namespace's stored name."""
+    registry, ns = index.registry, index.global_namespace()
+    if registry is not None and ns is not None and typed in (
+            registry.hostname, registry.external_hostname):
+        return ns.name
+    return typed

@@ -15,7 +15,7 @@ from projections.activity.entries import Entry
 from projections.activity.visibility import audience_of, viewer_of
 from web.api.activities import cursor_of, feed_query
 from web.appkeys import SERVICES
-from web.ui.access import signed_in
+from web.ui.access import namespace_as_stored, signed_in
 from web.ui.forms import Form
 from web.ui.rendering import render
 
@@ -32,6 +32,8 @@ async def activities_page(request: web.Request) -> web.Response:
     form = Form(values={name: request.query.get(name, "")[:255].strip() for name in FILTERS})
     # An empty field means "any": the API would read `team=` as a team named "".
     chosen = MultiDict((k, v) for k, v in form.values.items() if v)
+    if "namespace" in chosen:
+        chosen["namespace"] = namespace_as_stored(services.index, chosen["namespace"])
     if request.query.get("cursor"):
         chosen["cursor"] = request.query["cursor"][:200]
     chosen["limit"] = str(PAGE_SIZE)

@@ -24,7 +24,7 @@ from projections.activity.visibility import EVERYTHING
 from projections.permissions import UserRecord
 from web.appkeys import SERVICES
 from web.log_verification import LOGS, verify_and_record
-from web.ui.access import signed_in
+from web.ui.access import namespace_as_stored, signed_in
 from web.ui.forms import Form
 from web.ui.rendering import render
 
@@ -47,6 +47,7 @@ async def audit_page(request: web.Request) -> web.Response:
     tools = services.audit_tools
     form = Form(values={k: request.query.get(k, "")[:255].strip() for k in FIELDS})
     v = form.values
+    asked_namespace = namespace_as_stored(services.index, v["namespace"])
     answer: dict[str, Any] | None = None
     try:
         if v["question"] == "permissions":
@@ -60,13 +61,13 @@ async def audit_page(request: web.Request) -> web.Response:
                                              tools.read_events, v["username"], since, until)
         elif v["question"] == "access":
             when = time_travel.parse_time(v["at"] or "now", "at")
-            name = v["namespace"]
+            name = asked_namespace
             answer = await services.pool.run(
                 lambda: time_travel.access_at(tools.checkpoints, name, when))
         elif v["question"] == "access_diff":
             since = time_travel.parse_time(v["from"], "from")
             until = time_travel.parse_time(v["to"] or "now", "to")
-            name = v["namespace"]
+            name = asked_namespace
             answer = await services.pool.run(lambda: time_travel.access_diff(
                 tools.checkpoints, tools.read_events, name, since, until))
         elif v["question"] == "token":

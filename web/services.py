@@ -164,6 +164,17 @@ def feed_runner(settings: Settings, activity: ActivityStore, store: Wharfinger,
                       / 100)
 
 
+async def _seal_at_shutdown(pool: BlockingPool, tools: AuditTools) -> None:
+    """Sign a last checkpoint of each log, so what was appended since the last periodic one
+    is sealed when the node stops (an auditor's `audit verify` then has nothing unanchored)."""
+    try:
+        async with asyncio.timeout(10):
+            await pool.run(tools.make_checkpoints)
+    except Exception as e:  # the store is down: the next node's first round seals it
+        log.warning("cannot sign the audit checkpoints at shutdown: %s: %s",
+                    type(e).__name__, e)
+
+
 @contextlib.asynccontextmanager
 async def running_services(settings: Settings) -> AsyncIterator[Services]:
     """Open the store, load keys, catch the projection up and follow the log until closed."""
@@ -174,6 +185,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     activity: ActivityStore | None = None
     feed: FeedRunner | None = None
     writer = BlockingPool(max_workers=1, name="audit-writer")
+    tools: AuditTools | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
         store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
@@ -276,6 +288,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if tools is not None:
+            await _seal_at_shutdown(pool, tools)
         # A cancelled task's blocking call keeps running in its worker thread: wait for every
         # such call to finish before closing the stores under it (SQLite segfaults otherwise).
         await asyncio.to_thread(pool.shutdown)

@@ -152,7 +152,8 @@ class ManagementCommands:
     def delete_user(self, user_id: UUID, *, team_ids: Iterable[UUID],
                     personal: Iterable[tuple[UUID, UUID]]) -> None:
         """Delete an account: it leaves `team_ids` (refused if it is a team's only owner), its
-        personal namespace and team (`personal`: (namespace id, team id)) go, its names are free."""
+        personal namespace and team (`personal`: (namespace id, team id)) go (refused while the
+        namespace holds repositories), its names are free."""
         team_ids, personal = list(team_ids), list(personal)
 
         def command() -> list[Aggregate]:
@@ -179,6 +180,8 @@ class ManagementCommands:
                 team = self._get(Team, personal_team_id)
                 if ns.kind is not NamespaceKind.PERSONAL or team.role_of(user_id) is not Role.OWNER:
                     continue
+                # Its images would stay in the registry with nobody able to see or delete them.
+                ns.refuse_if_holding(self.repositories_holding_tags({ns.id}), field="user")
                 ns.delete(owner_gone=True)
                 team.delete()
                 aggregates.extend([ns, team])

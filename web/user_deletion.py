@@ -1,8 +1,9 @@
 """Deleting an account (Portus F7's admin panel): what the API and the console both call.
 
 Refused for oneself (an admin would lock themselves out mid-request, and the last enabled admin
-is always the one asking) and for the only owner of a team (domain: LastOwnerError). The account
-leaves its teams, its personal namespace and team go with it, and its names become free.
+is always the one asking), for the only owner of a team (domain: LastOwnerError), and while the
+personal namespace holds repositories (the command decides both). The account leaves its teams,
+its personal namespace and team go with it, and its names become free.
 """
 
 from __future__ import annotations

@@ -96,6 +96,9 @@ CASES = [
     Case("an admin deletes a team's only owner", "admin",
          lambda c, i, h: c.delete(f"/api/v1/users/{i.users['owner']}", headers=h),
          lambda i: ("/admin/users/owner/delete", {"confirm": "owner"})),
+    Case("an admin deletes a user whose namespace holds repositories", "admin",
+         lambda c, i, h: c.delete(f"/api/v1/users/{i.users['contributor']}", headers=h),
+         lambda i: ("/admin/users/contributor/delete", {"confirm": "contributor"})),
     Case("an admin deletes themselves", "admin",
          lambda c, i, h: c.delete(f"/api/v1/users/{i.users['admin']}", headers=h),
          lambda i: ("/admin/users/admin/delete", {"confirm": "admin"})),
@@ -136,7 +139,9 @@ async def test_the_page_and_the_api_refuse_the_same_action_for_the_same_reason(
         client: Client, world: World, case: Case) -> None:
     # Given webns/app:v1 in the registry, seen through the notifications.
     assert (await post(client, {"events": [
-        event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
+        event("push", "webns/app", tag="v1", dig=digest(1)),
+        event("push", "contributor/tool", tag="v1", dig=digest(2), actor="contributor")]})
+            ).status == 202
     known = await ids(client, world)
     await sign_in(client, case.user)
     token = csrf_of(await (await client.get("/teams")).text())

@@ -137,9 +137,13 @@ class ActivityStore:
 
     def create_indexes(self) -> None:
         with self._connect(write=True) as conn:
+            self._sort_memory(conn)
             for statement in _INDEXES:
                 conn.execute(statement)
             self._analyze(conn)
+
+    def _sort_memory(self, conn: Any) -> None:
+        """Room for sorting a bulk-loaded table into its indexes in this transaction."""
 
     def _analyze(self, conn: Any) -> None:
         """Fresh statistics after a bulk load, so the planner knows the new indexes' worth."""
@@ -380,6 +384,9 @@ class PostgresActivityStore(ActivityStore):
     def _executemany(self, conn: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(self._sql(sql), rows)
+
+    def _sort_memory(self, conn: Any) -> None:
+        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
 
     def _analyze(self, conn: Any) -> None:
         conn.execute("ANALYZE activity_entries")

@@ -116,11 +116,14 @@ def actions_in(token: str) -> list[str]:
 
 
 def wait_until(predicate: Any, timeout: float, interval: float = 0.005) -> float:
-    """Seconds until `predicate()` was true; raises TimeoutError after `timeout`."""
+    """Seconds until the start of the first `predicate()` call that was true (what it observed
+    held by then; the call's own latency, which a loaded machine stretches, is not counted);
+    raises TimeoutError after `timeout`."""
     start = time.perf_counter()
     while True:
+        asked = time.perf_counter()
         if predicate():
-            return time.perf_counter() - start
+            return asked - start
         if time.perf_counter() - start > timeout:
             raise TimeoutError(f"not true within {timeout}s")
         time.sleep(interval)

@@ -49,13 +49,27 @@ async def test_deleting_a_teams_only_owner_or_oneself_is_refused_and_changes_not
     services = client.app[SERVICES]
     await sign_in(client, "admin")
     page = await (await client.get("/admin/users/owner/delete")).text()
+    # Not offered: the page says what stands in the way instead of showing the form...
+    assert 'id="delete-blocked"' in page and "only owner of team" in page
+    assert 'action="/admin/users/owner/delete"' not in page
     before = services.store.recorder.max_notification_id()
     refused = await client.post("/admin/users/owner/delete", data={
         "confirm": "owner", "_csrf": csrf_of(page)})
     assert refused.status == 422
     assert "only owner of team &#39;web&#39;" in await refused.text()
     assert services.index.user_named("owner") is not None
-    assert services.store.recorder.max_notification_id() == before
+    assert services.store.recorder.max_notification_id() == before  # ...and still enforced
+    # A personal namespace holding repositories: named on the page, refused if posted.
+    assert (await post(client, {"events": [
+        event("push", "viewer/tool", tag="v1", dig=digest(7), actor="viewer")]})).status == 202
+    page = await (await client.get("/admin/users/viewer/delete")).text()
+    assert 'id="delete-blocked"' in page and "viewer/tool" in page
+    refused = await client.post("/admin/users/viewer/delete", data={
+        "confirm": "viewer", "_csrf": csrf_of(page)})
+    assert refused.status == 422 and "Still holds repositories (viewer/tool)" in (
+        await refused.text())
+    assert services.index.user_named("viewer") is not None
+    before = services.store.recorder.max_notification_id()
     # Oneself: not offered, and refused if posted anyway.
     me = await client.get("/admin/users/admin/delete")
     assert me.status == 403 and "You cannot delete yourself" in await me.text()

@@ -9,8 +9,8 @@ from aiohttp import web
 from domain.errors import DomainError, NotFoundError
 from domain.management_policy import may_set_enabled, may_toggle_admin
 from domain.names import check_email
-from domain.values import TeamKind
-from projections.permissions import TeamRecord, UserRecord
+from domain.values import Role, TeamKind
+from projections.permissions import UserRecord
 from web.api.present import personal_namespace
 from web.app_tokens import hash_token, new_token
 from web.appkeys import SERVICES
@@ -194,21 +194,22 @@ async def toggle_auditor(request: web.Request) -> web.StreamResponse:
     raise see_other("/admin/users")
 
 
-def _deletion_facts(request: web.Request, target: UserRecord) -> tuple[list[TeamRecord], str]:
-    """What deleting `target` does: the teams they leave and their personal namespace."""
+def _delete_page(request: web.Request, target: UserRecord, form: Form, *,
+                 status: int = 200) -> web.Response:
+    """What deleting `target` does (the teams they leave, their personal namespace) and what
+    stands in the way, so the page does not offer a delete the command would refuse."""
     services = request.app[SERVICES]
     teams = sorted((t for t in services.index.teams.values()
                     if target.id in t.members and t.kind is not TeamKind.PERSONAL),
                    key=lambda t: t.name)
+    sole_owner = [t for t in teams if t.members[target.id] is Role.OWNER
+                  and not any(r is Role.OWNER for u, r in t.members.items() if u != target.id)]
     ns = personal_namespace(services, target)
-    return teams, ns.name if ns else ""
-
-
-def _delete_page(request: web.Request, target: UserRecord, form: Form, *,
-                 status: int = 200) -> web.Response:
-    teams, namespace = _deletion_facts(request, target)
+    held = sorted(r.full_name for r in services.catalog.listed()
+                  if ns is not None and r.namespace_id == ns.id)
     return render(request, "admin_user_delete.html", status=status, target=target,
-                  teams=teams, personal=namespace, form=form)
+                  teams=teams, personal=ns.name if ns else "", sole_owner=sole_owner,
+                  held=held, form=form)
 
 
 @routes.get("/admin/users/{username}/delete")

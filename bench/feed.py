@@ -38,7 +38,13 @@ from eventstore.reader import read_after
 from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, Entry, micros
 from projections.activity.projector import rebuild
 from projections.activity.store import ActivityStore, Query, open_activity_store
-from projections.activity.visibility import EVERYTHING, Audience, Viewer, audience_of, viewer_of
+from projections.activity.visibility import (
+    EVERYTHING,
+    Audience,
+    Viewer,
+    audience_for,
+    audience_of,
+)
 from projections.permissions import PermissionIndex
 
 
@@ -90,8 +96,8 @@ def measure(where: StoreLocation, app: Wharfinger, index: PermissionIndex, backe
             u.id in t.members for t in index.teams.values()))
         first = read_after(app, 0, 1)[0].event.timestamp
         rows.extend(measure_pages(
-            store, audience_of(viewer_of(index, admin.id)),
-            audience_of(viewer_of(index, someone.id)), micros(first),
+            store, audience_for(index, admin.id),
+            audience_for(index, someone.id), micros(first),
             sorted(ns.name for ns in index.namespaces.values()), pages,
             f"{summary.entries:,} entries (rebuilt), {backend}"))
         return rows

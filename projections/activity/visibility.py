@@ -51,8 +51,9 @@ class Viewer:
     public_namespace_names: frozenset[str] = field(default_factory=frozenset)
 
 
-def viewer_of(index: PermissionIndex, user_id: object) -> Viewer:
-    """The viewer's teams and namespaces from the permission projection (current state)."""
+def viewer_of(index: PermissionIndex, user_id: object, *, public: bool = True) -> Viewer:
+    """The viewer's teams and namespaces from the permission projection (current state); the
+    public namespaces too unless `public` is False (the store knows those itself)."""
     user = index.users.get(user_id)  # type: ignore[call-overload]
     if user is None:
         return Viewer(user_id="")
@@ -60,12 +61,19 @@ def viewer_of(index: PermissionIndex, user_id: object) -> Viewer:
         return Viewer(str(user.id), sees_everything=True)
     teams = {t.id for t in index.teams.values() if user.id in t.members}
     own = [ns for ns in index.namespaces.values() if ns.team_id in teams]
-    public = [ns for ns in index.namespaces.values() if ns.visibility is Visibility.PUBLIC]
+    shown = [ns for ns in index.namespaces.values()
+             if ns.visibility is Visibility.PUBLIC] if public else []
     return Viewer(str(user.id), team_ids=frozenset(map(str, teams)),
                   namespace_ids=frozenset(str(ns.id) for ns in own),
                   namespace_names=frozenset(ns.name for ns in own),
-                  public_namespace_ids=frozenset(str(ns.id) for ns in public),
-                  public_namespace_names=frozenset(ns.name for ns in public))
+                  public_namespace_ids=frozenset(str(ns.id) for ns in shown),
+                  public_namespace_names=frozenset(ns.name for ns in shown))
+
+
+def audience_for(index: PermissionIndex, user_id: object) -> Audience:
+    """What a page for this user needs (without the public namespaces: spelling out every one
+    of them for each request cost more than the page itself)."""
+    return audience_of(viewer_of(index, user_id, public=False))
 
 
 def can_see(viewer: Viewer, entry: Entry) -> bool:

@@ -28,7 +28,7 @@ from eventstore.reader import read_after
 from projections.activity.entries import trackable_of
 from projections.activity.projector import ActivityProjector, rebuild
 from projections.activity.store import open_activity_store
-from projections.activity.visibility import public_keys
+from projections.activity.visibility import audience_for, audience_of, public_keys, viewer_of
 from projections.permissions import PermissionIndex
 from tests.conftest import test_database_url as database_url_for_tests
 
@@ -193,9 +193,13 @@ def check_live_equals_rebuilt(backend: str, operations: list[tuple[Any, ...]]) -
             live.catch_up(batch_size=3)
             projected, public = activity.dump(), activity.public_namespaces()
             # (the feed's public namespaces are the ones the permission projection has public)
-            assert public == {(key, str(ns.id)) for ns in permissions(store).namespaces.values()
+            index = permissions(store)
+            assert public == {(key, str(ns.id)) for ns in index.namespaces.values()
                               if ns.visibility is Visibility.PUBLIC
                               for key in public_keys(str(ns.id), ns.name)}
+            # (so a page's audience needs no list of public namespaces from the index)
+            for user_id in index.users:
+                assert audience_for(index, user_id) == audience_of(viewer_of(index, user_id))
             # Step 2: drop everything and replay both logs
             rebuild(activity, logs, batch_size=5)
             # Then the feed is the same, row for row, and so is who its public namespaces reveal

@@ -23,7 +23,7 @@ from domain.errors import InvalidInputError, NotFoundError
 from projections.activity import exports
 from projections.activity.entries import Entry, micros
 from projections.activity.store import Query
-from projections.activity.visibility import audience_of, viewer_of
+from projections.activity.visibility import audience_for
 from web.api.requests import api_user
 from web.appkeys import SERVICES
 from web.services import Services
@@ -45,7 +45,7 @@ async def list_activities(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = api_user(request)
     query, output = feed_query(services, request.query)
-    visibility = audience_of(viewer_of(services.index, user.id))
+    visibility = audience_for(services.index, user.id)
     if output == "json":
         rows = await services.pool.run(services.activity.page,
                                        replace(query, limit=query.limit + 1), visibility)

@@ -12,7 +12,7 @@ from multidict import MultiDict
 
 from domain.errors import DomainError
 from projections.activity.entries import Entry
-from projections.activity.visibility import audience_of, viewer_of
+from projections.activity.visibility import audience_for
 from web.api.activities import cursor_of, feed_query
 from web.appkeys import SERVICES
 from web.ui.access import namespace_as_stored, signed_in
@@ -43,7 +43,7 @@ async def activities_page(request: web.Request) -> web.Response:
         query, _ = feed_query(services, chosen)
         rows = await services.pool.run(services.activity.page,
                                        replace(query, limit=PAGE_SIZE + 1),
-                                       audience_of(viewer_of(services.index, user.id)))
+                                       audience_for(services.index, user.id))
         entries, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     except DomainError as e:
         form.fail(e, default_field="actor")

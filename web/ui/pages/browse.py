@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from projections.activity.store import Query
-from projections.activity.visibility import audience_of, viewer_of
+from projections.activity.visibility import audience_for
 from projections.browsing import (
     Descriptions,
     visible_namespaces,
@@ -40,7 +40,7 @@ async def home(request: web.Request) -> web.Response:
     # Portus F32: the twenty most recent activities the user may see (the feed lags the log a
     # little: a projector follows it).
     activities = await services.pool.run(services.activity.page, Query(limit=20),
-                                         audience_of(viewer_of(index, user.id)))
+                                         audience_for(index, user.id))
     repositories = visible_repositories(index, services.catalog, user)
     starred = services.social.starred_by(user.id)
     personal_ids = {ns.id for ns in personal}

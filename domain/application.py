@@ -201,15 +201,25 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
                     admins.add_member(user_id, Role.OWNER)
                     aggregates.append(admins)
             # Also for an existing admin: one made admin before this rule repairs on a re-grant.
-            for team_id in self._teams_joined_by(user_id):
-                team = self._get(Team, team_id)
-                role = team.role_of(user_id)
-                if not team.deleted and role is not None and role is not Role.OWNER:
-                    team.change_role(user_id, Role.OWNER, cause="admin_granted")
-                    aggregates.append(team)
-            return aggregates
+            return [*aggregates, *self._promotions(user_id, self._teams_joined_by(user_id))]
 
         self._run(command)
+        # A team the user joined while this was saved (its command read the user before the
+        # grant) was not in the scan; scan again now that the grant is stored. A join after
+        # this scan reads the grant itself (add_team_member re-checks after its save).
+        self._run(lambda: self._promotions(user_id, self._teams_joined_by(user_id)))
+
+    def _promotions(self, user_id: UUID, team_ids: list[UUID]) -> list[Aggregate]:
+        """The teams among `team_ids` where the admin `user_id` is a member below owner, each
+        with the role change recorded (cause `admin_granted`)."""
+        promoted: list[Aggregate] = []
+        for team_id in team_ids:
+            team = self._get(Team, team_id)
+            role = team.role_of(user_id)
+            if not team.deleted and role is not None and role is not Role.OWNER:
+                team.change_role(user_id, Role.OWNER, cause="admin_granted")
+                promoted.append(team)
+        return promoted
 
     def _teams_joined_by(self, user_id: UUID) -> list[UUID]:
         """Every team the user was ever added to (they may have left since), in log order."""

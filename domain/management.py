@@ -94,6 +94,7 @@ class ManagementCommands:
         def _release(self, kind: str, name: str, owner_id: UUID) -> list[Aggregate]: ...
         def register_user(self, *, username: str, email: str, password_hash: str | None,
                           admin: bool = False, bot: bool = False) -> User: ...
+        def _promotions(self, user_id: UUID, team_ids: list[UUID]) -> list[Aggregate]: ...
         def repositories_holding_tags(self, namespace_ids: set[UUID] | None = None, *,
                                       first_only: bool = False) -> list[str]: ...
 
@@ -286,6 +287,9 @@ class ManagementCommands:
             return [team]
 
         self._run(command)
+        # An admin grant saved after the command read the user did not see this team yet.
+        self._run(lambda: self._promotions(user_id, [team_id])
+                  if self._get(User, user_id).admin else [])
         return given[0]
 
     def change_team_member_role(self, team_id: UUID, user_id: UUID, role: Role) -> None:

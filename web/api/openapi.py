@@ -265,9 +265,11 @@ PATHS: dict[str, dict[str, Schema]] = {
                                      ("name", "hostname"))),
     },
     "/api/v1/registries/validate": {
-        "get": _op("Validate registry fields (admins)", 200, _ref("Validation"),
+        "get": _op("Validate registry fields and probe GET /v2/ at the hostname (admins)", 200,
+                   _ref("Validation"),
                    params=[{"name": n, "in": "query", "schema": STRING}
-                           for n in ("name", "hostname", "external_hostname", "use_ssl")])},
+                           for n in ("name", "hostname", "external_hostname", "use_ssl",
+                                     "only[]")])},
     "/api/v1/registries/{id}": {
         "put": _op("Update the registry (admins)", 200, _ref("Registry"), errors=(409, 422),
                    params=ID, request=_wrapped("registry", {

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from psycopg import sql
 
 from eventstore.location import StoreLocation, parse_postgres_url
+from web.app import create_app
 from web.settings import Settings, load_settings
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://root@127.0.0.1:5432/wharfinger_test"
@@ -48,24 +51,23 @@ def database_url(backend: str) -> Iterator[str | None]:
 
 
 def _drop_schema(conninfo: str, schema: str) -> None:
-    """Drop a test's schema even if something of the test still holds locks in it.
+    """Drop a test's schema; whatever used it has stopped by now (see `start_app`).
 
-    A server fixture torn down after this one (or a projector thread still finishing a batch)
-    would otherwise make DROP SCHEMA wait or deadlock; such leftovers are ended first.
+    A session still holding a lock in the schema is a leak: the drop fails naming it after a
+    bounded wait, rather than hanging the run or ending the session behind the test's back.
     """
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        for _ in range(3):
-            try:
-                conn.execute("SET lock_timeout = '3s'")
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
-                return
-            except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
-                conn.execute(
-                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
-                    " JOIN pg_class c ON c.oid = l.relation"
-                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE n.nspname = %s AND l.pid <> pg_backend_pid()", (schema,))
-        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        conn.execute("SET lock_timeout = '10s'")
+        try:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        except psycopg.errors.LockNotAvailable as error:
+            holders = conn.execute(
+                "SELECT DISTINCT a.pid, a.state, a.query FROM pg_locks l"
+                " JOIN pg_class c ON c.oid = l.relation"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE n.nspname = %s AND l.pid <> pg_backend_pid()", (schema,)).fetchall()
+            raise AssertionError(f"schema {schema} is still in use by {holders}") from error
 
 
 def make_settings(data_dir: Path, database_url: str | None, **overrides: str) -> Settings:
@@ -84,3 +86,48 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
 @pytest.fixture
 def location(settings: Settings) -> StoreLocation:
     return StoreLocation.from_settings(settings.data_dir, settings.database_url)
+
+
+class AppStarter:
+    """Starts Wharfinger apps for one test, each behind a test client; see `start_app`."""
+
+    def __init__(self, data_root: Path, database_url: str | None) -> None:
+        self._data_root = data_root
+        self._database_url = database_url
+        self._started = 0
+        self._running = contextlib.AsyncExitStack()
+
+    async def __call__(self, settings: Settings | None = None,
+                       **overrides: str) -> TestClient:  # type: ignore[type-arg]
+        """Start an app on `settings`, or on the test's store with these settings keys set
+        (and a data directory of its own)."""
+        if settings is None:
+            data_dir = self._data_root / f"app{self._started + 1}"
+            settings = make_settings(data_dir, self._database_url, **overrides)
+        elif overrides:
+            raise TypeError("pass settings or overrides, not both")
+        self._started += 1
+        client = TestClient(TestServer(create_app(settings)))
+        self._running.push_async_callback(client.close)
+        await client.start_server()
+        return client
+
+    async def stop_all(self) -> None:
+        """Stop every app, the last started first."""
+        await self._running.aclose()
+
+
+@pytest.fixture
+async def start_app(tmp_path: Path, database_url: str | None) -> AsyncIterator[AppStarter]:
+    """The one owner of app lifetimes in tests.
+
+    Every app started here is stopped (its tasks, pool and stores closed) when this fixture is
+    torn down. It depends on `database_url`, and pytest tears a fixture down before the ones it
+    depends on, so the apps are gone before the schema is dropped, whatever order a test or
+    fixture names its arguments in.
+    """
+    starter = AppStarter(tmp_path, database_url)
+    try:
+        yield starter
+    finally:
+        await starter.stop_all()

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
+from tests.conftest import AppStarter
 from tests.e2e.registry import RegistryProcess
 from tests.e2e.skopeo import Skopeo
 from tests.web.world import SERVICE, World, build_world
-from web.app import create_app
 from web.appkeys import SERVICES
 from web.settings import Settings
-
-ServerFactory = Callable[..., Awaitable[TestServer]]
-ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 
 @dataclass
@@ -31,13 +28,12 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(settings: Settings, aiohttp_server: ServerFactory,
-                aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Stack]:
-    server = await aiohttp_server(create_app(settings))
-    client = await aiohttp_client(server)
+async def stack(settings: Settings, start_app: AppStarter,
+                tmp_path: Path) -> AsyncIterator[Stack]:
+    client = await start_app(settings)
     world = await build_world(client)
     services = client.app[SERVICES]
-    realm = f"http://127.0.0.1:{server.port}/v2/token"
+    realm = f"http://127.0.0.1:{client.port}/v2/token"
     registry = await asyncio.to_thread(
         RegistryProcess.start, tmp_path / "registry", realm=realm, service=SERVICE,
         issuer=settings.issuer, rootcertbundle=services.signing_key.certificate_path)

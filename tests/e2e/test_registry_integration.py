@@ -22,11 +22,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from eventsourcing.utils import get_topic
 
 from domain.repositories import ManifestPulled, Repository, repository_id
-from tests.conftest import make_settings
+from tests.conftest import AppStarter, make_settings
 from tests.e2e.registry import RegistryProcess, free_port
 from tests.e2e.skopeo import OciImage, Skopeo, build_oci_image
 from tests.web.world import World, build_world
-from web.app import create_app
 from web.appkeys import SERVICES
 from web.cli import main as cli_main
 from web.registry_sync import reconcile_once
@@ -34,7 +33,6 @@ from web.services import Services
 from web.settings import Settings
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
-ClientFactory = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 
 @dataclass
@@ -102,22 +100,22 @@ class Wired:
         return list(self.services.store.events.get(repository_id(repository)))
 
 
-async def _wire(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
+async def _wire(start_app: AppStarter, aiohttp_server: ServerFactory,
                 settings: Settings, tmp_path: Path, *, notifications: bool
                 ) -> AsyncIterator[Wired]:
-    server = await aiohttp_server(create_app(settings))
-    client = await aiohttp_client(server)
+    client = await start_app(settings)
     services = client.app[SERVICES]
-    relay = Relay(f"http://127.0.0.1:{server.port}/v2/webhooks/events")
+    relay = Relay(f"http://127.0.0.1:{client.port}/v2/webhooks/events")
     relay_app = web.Application()
     relay_app.router.add_post("/events", relay.handle)
+    # The relay holds no storage: its lifetime is pytest-aiohttp's to manage.
     relay_server = await aiohttp_server(relay_app)
     port = free_port()
     host = f"127.0.0.1:{port}"
     world = await build_world(client, service=host)
     registry = await asyncio.to_thread(
         RegistryProcess.start, tmp_path / "registry", port=port,
-        realm=f"http://127.0.0.1:{server.port}/v2/token", service=host, issuer=settings.issuer,
+        realm=f"http://127.0.0.1:{client.port}/v2/token", service=host, issuer=settings.issuer,
         rootcertbundle=services.signing_key.certificate_path,
         notification_url=(f"http://127.0.0.1:{relay_server.port}/events"
                           if notifications else None),
@@ -129,31 +127,28 @@ async def _wire(aiohttp_server: ServerFactory, aiohttp_client: ClientFactory,
 
 
 @pytest.fixture
-async def wired(settings: Settings, aiohttp_server: ServerFactory,
-                aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Wired]:
-    async for w in _wire(aiohttp_server, aiohttp_client, settings, tmp_path,
-                         notifications=True):
+async def wired(settings: Settings, start_app: AppStarter, aiohttp_server: ServerFactory,
+                tmp_path: Path) -> AsyncIterator[Wired]:
+    async for w in _wire(start_app, aiohttp_server, settings, tmp_path, notifications=True):
         yield w
 
 
 @pytest.fixture
-async def background(database_url: str | None, aiohttp_server: ServerFactory,
-                     aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Wired]:
+async def background(database_url: str | None, start_app: AppStarter,
+                     aiohttp_server: ServerFactory, tmp_path: Path) -> AsyncIterator[Wired]:
     """Notifications off, and the background reconcile running every second."""
     settings = make_settings(tmp_path / "data", database_url,
                              WHARFINGER_BACKGROUND_SYNC_STRATEGY="update-delete",
                              WHARFINGER_BACKGROUND_SYNC_INTERVAL_SECONDS="1")
-    async for w in _wire(aiohttp_server, aiohttp_client, settings, tmp_path,
-                         notifications=False):
+    async for w in _wire(start_app, aiohttp_server, settings, tmp_path, notifications=False):
         yield w
 
 
 @pytest.fixture
-async def silent(settings: Settings, aiohttp_server: ServerFactory,
-                 aiohttp_client: ClientFactory, tmp_path: Path) -> AsyncIterator[Wired]:
+async def silent(settings: Settings, start_app: AppStarter, aiohttp_server: ServerFactory,
+                 tmp_path: Path) -> AsyncIterator[Wired]:
     """A registry with notifications switched off."""
-    async for w in _wire(aiohttp_server, aiohttp_client, settings, tmp_path,
-                         notifications=False):
+    async for w in _wire(start_app, aiohttp_server, settings, tmp_path, notifications=False):
         yield w
 
 

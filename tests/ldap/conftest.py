@@ -9,11 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import make_settings
+from tests.conftest import AppStarter
 from tests.ldap.slapd import ADMINS, GROUPS, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, Slapd
-from tests.web.conftest import ClientFactory
-from web.app import create_app
-from web.settings import Settings
 
 LdapApp = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
@@ -50,20 +47,11 @@ def ldap_env(server: Slapd, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def ldap_app(tmp_path: Path, database_url: str | None, slapd: Slapd,
-                   aiohttp_client: ClientFactory) -> LdapApp:
-    """Start an app with LDAP pointed at `slapd`; keyword arguments override env keys.
-
-    `aiohttp_client` comes last so it is torn down first: the app must stop before the
-    PostgreSQL schema is dropped and slapd is stopped."""
-    count = 0
+async def ldap_app(slapd: Slapd, start_app: AppStarter) -> LdapApp:
+    """Start an app with LDAP pointed at `slapd`; keyword arguments override env keys."""
 
     async def start(**overrides: str) -> TestClient:  # type: ignore[type-arg]
-        nonlocal count
-        count += 1
-        settings: Settings = make_settings(tmp_path / f"data{count}", database_url,
-                                           **ldap_env(slapd, **overrides))
-        return await aiohttp_client(create_app(settings))
+        return await start_app(**ldap_env(slapd, **overrides))
 
     return start
 

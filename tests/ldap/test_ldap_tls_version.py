@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import AppStarter, make_settings
 from tests.ldap.conftest import ldap_env
 from tests.ldap.slapd import USER_PASSWORD, Slapd
 from tests.ldap.test_ldap_auth import token
-from tests.web.conftest import ClientFactory
-from web.app import create_app
 from web.settings import ConfigError
 
 
@@ -30,16 +28,14 @@ async def tls12_slapd(tmp_path: Path, tls_dir: Path) -> AsyncIterator[Slapd]:
 
 @pytest.mark.parametrize("method", ["start_tls", "simple_tls"])
 async def test_a_server_below_the_minimum_version_is_refused(
-        tmp_path: Path, database_url: str | None, tls12_slapd: Slapd, method: str,
-        aiohttp_client: ClientFactory) -> None:
+        tls12_slapd: Slapd, method: str, start_app: AppStarter) -> None:
     async def answer(ssl_version: str) -> tuple[int, dict[str, object]]:
         env = ldap_env(tls12_slapd, WHARFINGER_LDAP_ENCRYPTION_METHOD=method,
                        WHARFINGER_LDAP_ENCRYPTION_OPTIONS_CA_FILE=str(tls12_slapd.ca_file),
                        WHARFINGER_LDAP_ENCRYPTION_OPTIONS_SSL_VERSION=ssl_version)
         if method == "simple_tls":
             env["WHARFINGER_LDAP_PORT"] = str(tls12_slapd.tls_port)
-        settings = make_settings(tmp_path / f"data-{ssl_version}", database_url, **env)
-        client = await aiohttp_client(create_app(settings))
+        client = await start_app(**env)
         status, body = await token(client, "alice", USER_PASSWORD)
         return status, body
 

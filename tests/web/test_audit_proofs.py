@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
@@ -12,10 +11,8 @@ from domain.values import Role
 from eventstore.merkle import verify_consistency, verify_inclusion
 from eventstore.signed_note import Verifier, parse_checkpoint
 from eventstore.tlog import stored_rows
-from tests.conftest import make_settings
-from tests.web.conftest import ClientFactory
+from tests.conftest import AppStarter
 from tests.web.world import World, build_world
-from web.app import create_app
 from web.appkeys import SERVICES
 
 
@@ -81,11 +78,8 @@ async def test_bad_proof_requests_are_named(client: TestClient, world: World) ->
     assert (await client.post("/api/v1/audit/checkpoint", headers=viewer)).status == 403
 
 
-async def test_checkpoints_are_signed_periodically(
-        database_url: str | None, aiohttp_client: ClientFactory, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path / "data", database_url,
-                             WHARFINGER_AUDIT_CHECKPOINT_INTERVAL_SECONDS="1")
-    client = await aiohttp_client(create_app(settings))
+async def test_checkpoints_are_signed_periodically(start_app: AppStarter) -> None:
+    client = await start_app(WHARFINGER_AUDIT_CHECKPOINT_INTERVAL_SECONDS="1")
     world = await build_world(client)
     admin = {"Portus-Auth": f"admin:{world.tokens['admin']}"}
     for _ in range(100):

@@ -8,18 +8,15 @@ import email
 import re
 from collections.abc import AsyncIterator
 from email.message import Message
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient
 from aiosmtpd.controller import Controller
 
-from tests.conftest import make_settings
+from tests.conftest import AppStarter
 from tests.ldap.slapd import free_port
-from tests.web.conftest import ClientFactory
 from tests.web.world import PASSWORD, SERVICE, World, build_world
-from web.app import create_app
 from web.appkeys import SERVICES
 
 NEW_PASSWORD = "a fresh new password"
@@ -48,15 +45,13 @@ def inbox() -> AsyncIterator[tuple[Inbox, int]]:  # type: ignore[misc]
 
 
 @pytest.fixture
-async def mail_client(tmp_path: Path, database_url: str | None, inbox: tuple[Inbox, int],
-                      aiohttp_client: ClientFactory) -> TestClient:  # type: ignore[type-arg]
-    settings = make_settings(tmp_path / "data", database_url,
-                             WHARFINGER_EMAIL_SMTP_ENABLED="true",
-                             WHARFINGER_EMAIL_SMTP_ADDRESS="127.0.0.1",
-                             WHARFINGER_EMAIL_SMTP_PORT=str(inbox[1]),
-                             WHARFINGER_EMAIL_FROM="registry@example.org",
-                             WHARFINGER_CHECK_SSL_USAGE_ENABLED="false")
-    return await aiohttp_client(create_app(settings))
+async def mail_client(inbox: tuple[Inbox, int],
+                      start_app: AppStarter) -> TestClient:  # type: ignore[type-arg]
+    return await start_app(WHARFINGER_EMAIL_SMTP_ENABLED="true",
+                           WHARFINGER_EMAIL_SMTP_ADDRESS="127.0.0.1",
+                           WHARFINGER_EMAIL_SMTP_PORT=str(inbox[1]),
+                           WHARFINGER_EMAIL_FROM="registry@example.org",
+                           WHARFINGER_CHECK_SSL_USAGE_ENABLED="false")
 
 
 class Clock:
@@ -233,14 +228,13 @@ async def test_no_mail_for_unknown_addresses_bots_or_directory_accounts(
     assert len(mails.messages) == 1
 
 
-async def test_unavailable_without_smtp_or_under_ldap(
-        aiohttp_client: ClientFactory, tmp_path: Path, database_url: str | None) -> None:
-    plain = await aiohttp_client(create_app(make_settings(tmp_path / "a", database_url)))
+async def test_unavailable_without_smtp_or_under_ldap(start_app: AppStarter) -> None:
+    plain = await start_app()
     assert (await plain.get("/users/password/new")).status == 404
-    ldap = await aiohttp_client(create_app(make_settings(
-        tmp_path / "b", database_url, WHARFINGER_LDAP_ENABLED="true",
+    ldap = await start_app(
+        WHARFINGER_LDAP_ENABLED="true",
         WHARFINGER_LDAP_HOSTNAME="127.0.0.1", WHARFINGER_LDAP_PORT=str(free_port()),
         WHARFINGER_LDAP_TIMEOUT="1", WHARFINGER_LDAP_BASE="dc=example,dc=org",
-        WHARFINGER_EMAIL_SMTP_ENABLED="true")))
+        WHARFINGER_EMAIL_SMTP_ENABLED="true")
     response = await ldap.get("/users/password/new")
     assert response.status == 404 and "LDAP" in await response.text()

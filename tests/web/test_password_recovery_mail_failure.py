@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 from aiosmtpd.controller import Controller
 
-from tests.conftest import make_settings
+from tests.conftest import AppStarter
 from tests.ldap.slapd import free_port
-from tests.web.conftest import ClientFactory
 from tests.web.test_password_recovery import csrf_of, token_status
 from tests.web.world import PASSWORD, build_world
-from web.app import create_app
 from web.appkeys import SERVICES
 
 
@@ -42,19 +38,16 @@ def smtp_port(request: pytest.FixtureRequest) -> Iterator[int]:
 
 
 async def test_a_mail_that_cannot_be_sent_is_a_clear_503_and_changes_nothing(
-        tmp_path: Path, database_url: str | None, smtp_port: int,
-        aiohttp_client: ClientFactory, caplog: pytest.LogCaptureFixture,
+        smtp_port: int, start_app: AppStarter, caplog: pytest.LogCaptureFixture,
         request: pytest.FixtureRequest) -> None:
     closed = request.node.callspec.params["smtp_port"] == "closed port"
     login = {"WHARFINGER_EMAIL_SMTP_USER_NAME": "mailer",
              "WHARFINGER_EMAIL_SMTP_PASSWORD": "smtp-secret-42"} if closed else {}
-    settings = make_settings(tmp_path / "data", database_url,
-                             WHARFINGER_EMAIL_SMTP_ENABLED="true",
+    client = await start_app(WHARFINGER_EMAIL_SMTP_ENABLED="true",
                              WHARFINGER_EMAIL_SMTP_ADDRESS="127.0.0.1",
                              WHARFINGER_EMAIL_SMTP_PORT=str(smtp_port),
                              WHARFINGER_EMAIL_FROM="registry@example.org",
                              WHARFINGER_CHECK_SSL_USAGE_ENABLED="false", **login)
-    client: TestClient = await aiohttp_client(create_app(settings))  # type: ignore[type-arg]
     world = await build_world(client)
     services = client.app[SERVICES]
     position = services.follower.position

@@ -18,7 +18,8 @@ from eventsourcing.utils import get_topic
 from domain.namespaces import Namespace
 from domain.registries import ADMINS_TEAM_ID
 from domain.repositories import ManifestPulled, Repository, repository_id
-from tests.web.world import World
+from tests.conftest import AppStarter
+from tests.web.world import World, build_world
 from web.appkeys import SERVICES
 
 V1 = "application/vnd.docker.distribution.events.v1+json"
@@ -266,15 +267,8 @@ async def test_concurrent_envelopes_share_transactions_and_each_event_is_recorde
     assert len([p for p in pulls if b"pub/burst" in p.state]) == 40
 
 
-async def test_pull_recording_can_be_switched_off(
-        database_url: str | None, aiohttp_client: Any, tmp_path: Path) -> None:
-    from tests.conftest import make_settings
-    from tests.web.world import build_world
-    from web.app import create_app
-
-    settings = make_settings(tmp_path / "data", database_url,
-                             WHARFINGER_REGISTRY_RECORD_PULLS_ENABLED="false")
-    client = await aiohttp_client(create_app(settings))
+async def test_pull_recording_can_be_switched_off(start_app: AppStarter) -> None:
+    client = await start_app(WHARFINGER_REGISTRY_RECORD_PULLS_ENABLED="false")
     await build_world(client)
     pull = event("pull", "pub/app", tag="v1", dig=digest(1))
     body = await (await post(client, {"events": [pull]})).json()

@@ -7,7 +7,6 @@ import base64
 import re
 import sqlite3
 from datetime import datetime
-from pathlib import Path
 
 import jwt
 import psycopg
@@ -16,11 +15,9 @@ from aiohttp.test_utils import TestClient
 from cryptography import x509
 
 from eventstore.location import StoreLocation
-from tests.conftest import TEST_ISSUER, make_settings
-from tests.web.conftest import ClientFactory
+from tests.conftest import TEST_ISSUER, AppStarter
 from tests.web.world import PASSWORD, SERVICE, World, build_world
-from web.app import create_app
-from web.appkeys import SERVICES
+from web.appkeys import SERVICES, SETTINGS
 from web.settings import Settings
 
 SCOPE = "repository:webns/app:pull"
@@ -235,10 +232,9 @@ def _rename_events_table(settings: Settings, old: str, new: str) -> None:
 
 
 async def test_store_unreadable_beyond_the_bound_fails_closed(
-        database_url: str | None, aiohttp_client: ClientFactory, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path / "data", database_url,
-                             WHARFINGER_TOKEN_MAX_STALENESS_SECONDS="1")
-    client = await aiohttp_client(create_app(settings))
+        start_app: AppStarter, database_url: str | None) -> None:
+    client = await start_app(WHARFINGER_TOKEN_MAX_STALENESS_SECONDS="1")
+    settings = client.app[SETTINGS]
     world = await build_world(client)
     params = {"service": SERVICE, "scope": SCOPE}
     first = await client.get("/v2/token", params=params, headers=world.basic("viewer"))

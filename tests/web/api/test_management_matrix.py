@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import AppStarter
 from tests.web.api.helpers import Api
 from tests.web.test_token_matrix import actions_for, token_access
 from tests.web.world import build_world
-from web.app import create_app
 
 OFF = "false"
 UP = "WHARFINGER_USER_PERMISSION_"
@@ -90,12 +88,9 @@ MATRIX: list[tuple[dict[str, str], str, str, str, Any, int]] = [
 
 
 @pytest.mark.parametrize(("switches", "who", "method", "path", "body", "status"), MATRIX)
-async def test_management_matrix(tmp_path: Path, database_url: str | None,
-                                 aiohttp_client: Any, switches: dict[str, str], who: str,
+async def test_management_matrix(start_app: AppStarter, switches: dict[str, str], who: str,
                                  method: str, path: str, body: Any, status: int) -> None:
-    # `database_url` before `aiohttp_client`: the app stops before its schema is dropped.
-    settings = make_settings(tmp_path / "data", database_url, **switches)
-    client = await aiohttp_client(create_app(settings))
+    client = await start_app(**switches)
     api = Api(client, await build_world(client))
     assert api.world.team_id is not None
     listed = await api.ok("GET", "/api/v1/namespaces?all=true")

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
+from tests.conftest import AppStarter
 from tests.web.api.helpers import Api
 from tests.web.world import World, build_world
-from web.app import create_app
 from web.appkeys import SERVICES
-from web.settings import Settings
 
 TEAM_KEYS = {"id", "name", "created_at", "updated_at", "description", "hidden"}
 
@@ -102,14 +100,9 @@ async def test_members_roles_and_the_last_owner(api: Api) -> None:
 
 @pytest.mark.parametrize("contributors_delete", ["false", "true"])
 async def test_team_deletion_with_and_without_migration(
-        tmp_path: Any, database_url: str | None, aiohttp_client: Any,
-        contributors_delete: str) -> None:
+        start_app: AppStarter, contributors_delete: str) -> None:
     """Portus §7.13: with `delete.contributors` on, team deletion crashed for everyone."""
-    from tests.conftest import make_settings
-
-    settings: Settings = make_settings(tmp_path / "data", database_url,
-                                       WHARFINGER_DELETE_CONTRIBUTORS=contributors_delete)
-    client: TestClient = await aiohttp_client(create_app(settings))  # type: ignore[type-arg]
+    client = await start_app(WHARFINGER_DELETE_CONTRIBUTORS=contributors_delete)
     world: World = await build_world(client)
     api = Api(client, world)
     team = (await web_team(api))["id"]

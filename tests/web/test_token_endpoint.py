@@ -5,20 +5,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import sqlite3
 from datetime import datetime
 
 import jwt
-import psycopg
 import pytest
 from aiohttp.test_utils import TestClient
 from cryptography import x509
 
-from eventstore.location import StoreLocation
 from tests.conftest import TEST_ISSUER, AppStarter
+from tests.web.outage import event_log_hidden
 from tests.web.world import PASSWORD, SERVICE, World, build_world
 from web.appkeys import SERVICES, SETTINGS
-from web.settings import Settings
 
 SCOPE = "repository:webns/app:pull"
 
@@ -219,36 +216,18 @@ async def test_unknown_route_is_a_json_404(client: TestClient) -> None:  # type:
     assert (await response.json())["message"] == "Not found"
 
 
-def _rename_events_table(settings: Settings, old: str, new: str) -> None:
-    """Make the event log unreadable (or readable again) behind the service's back."""
-    location = StoreLocation.from_settings(settings.data_dir, settings.database_url)
-    if location.postgres is None:
-        with sqlite3.connect(location.sqlite_path("events")) as conn:
-            conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
-        return
-    schema = location.postgres.schema
-    with psycopg.connect(location.postgres.conninfo(), autocommit=True) as pg:
-        pg.execute(f'ALTER TABLE "{schema}".{old} RENAME TO {new}')  # type: ignore[arg-type]
-
-
-async def test_store_unreadable_beyond_the_bound_fails_closed(
-        start_app: AppStarter, database_url: str | None) -> None:
+async def test_store_unreadable_beyond_the_bound_fails_closed(start_app: AppStarter) -> None:
     client = await start_app(WHARFINGER_TOKEN_MAX_STALENESS_SECONDS="1")
-    settings = client.app[SETTINGS]
     world = await build_world(client)
     params = {"service": SERVICE, "scope": SCOPE}
     first = await client.get("/v2/token", params=params, headers=world.basic("viewer"))
     assert first.status == 200
-    table = "stored_events" if database_url is None else "wharfinger_events"
-    _rename_events_table(settings, table, "events_hidden")
-    try:
+    with event_log_hidden(client.app[SETTINGS]):
         await asyncio.sleep(1.6)
         response = await client.get("/v2/token", params=params, headers=world.basic("viewer"))
         assert response.status == 503
         assert response.headers["Retry-After"]
         assert "out of date" in (await response.json())["message"]
-    finally:
-        _rename_events_table(settings, "events_hidden", table)
     for _ in range(50):  # the follower recovers on its own once the store answers again
         response = await client.get("/v2/token", params=params, headers=world.basic("viewer"))
         if response.status == 200:

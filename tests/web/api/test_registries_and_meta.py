@@ -8,11 +8,12 @@ import socket
 from pathlib import Path
 from urllib.parse import urlencode
 
-from eventstore.reader import LoggedEvent
+from tests.conftest import AppStarter
 from tests.e2e.registry import RegistryProcess
 from tests.web.api.helpers import Api
+from tests.web.outage import event_log_hidden
 from tests.web.world import SERVICE
-from web.appkeys import SERVICES
+from web.appkeys import SERVICES, SETTINGS
 
 
 async def test_registry_show_update_validate(api: Api) -> None:
@@ -82,19 +83,26 @@ async def test_ping_health_version(api: Api) -> None:
     assert version["api-versions"] == ["v1"] and version["version"]
 
 
-async def test_health_fails_closed_when_the_log_is_not_read(api: Api) -> None:
-    follower = api.client.app[SERVICES].follower
-
-    async def unreachable(position: int, limit: int) -> list[LoggedEvent]:
-        raise OSError("the store is unreachable (test)")
-
-    # The store unreachable for ages: no later read may succeed and refresh the follower.
-    follower._read_after = unreachable
-    async with follower._reading:  # a read already under way would still succeed
-        follower._last_success = -1e9
-    response = await api.call("GET", "/api/v1/health", who=None)
-    assert response.status == 503
-    assert (await response.json())["database"]["success"] is False
+async def test_health_fails_closed_when_the_log_is_not_read(start_app: AppStarter) -> None:
+    client = await start_app(WHARFINGER_TOKEN_MAX_STALENESS_SECONDS="1")
+    assert (await client.get("/api/v1/health")).status == 200
+    with event_log_hidden(client.app[SETTINGS]):
+        # Fails closed once the last good read is older than the bound (1 s), naming the error.
+        for _ in range(100):
+            response = await client.get("/api/v1/health")
+            if response.status != 200:
+                break
+            await asyncio.sleep(0.1)
+        assert response.status == 503
+        database = (await response.json())["database"]
+        assert database["success"] is False, database
+        assert database["msg"] != "event log is readable"
+    for _ in range(100):  # and is healthy again once the store answers
+        response = await client.get("/api/v1/health")
+        if response.status == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert response.status == 200
 
 
 async def test_deleting_a_user_who_owns_things(api: Api) -> None:

@@ -165,14 +165,7 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
             start = page[-1].id
 
     def user_named(self, username: str) -> User:
-        try:
-            claim: Aggregate = self.repository.get(claim_id("user", username))
-        except AggregateNotFoundError:
-            raise NotFoundError(f"user '{username}' not found", field="username") from None
-        assert isinstance(claim, NameClaim)
-        if claim.owner_id is None:
-            raise NotFoundError(f"user '{username}' not found", field="username")
-        return self._get(User, claim.owner_id)
+        return self._get(User, self._claimed("user", username, field="username"))
 
     def get_user(self, user_id: UUID) -> User:
         return self._get(User, user_id)
@@ -392,15 +385,24 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
 
     # -- the unit of work -----------------------------------------------------------------------
 
+    def _find_claim(self, kind: str, name: str) -> NameClaim | None:
+        """The claim on `name`, held or released; None if the name was never claimed."""
+        return self._find(NameClaim, claim_id(kind, name))
+
+    def _claimed(self, kind: str, name: str, *, field: str) -> UUID:
+        """The id of what holds `name` now; NotFound, naming `field`, if nothing does."""
+        claim = self._find_claim(kind, name)
+        if claim is None or claim.owner_id is None:
+            raise NotFoundError(f"{kind} '{name}' not found", field=field)
+        return claim.owner_id
+
     def _claim(self, kind: str, name: str, owner_id: UUID) -> NameClaim:
         """A claim on `name` for `owner_id`: new, or a released one taken again (names of
         deleted users, teams and namespaces are free). A claim held by another is NameTaken;
         two racing reclaims conflict on the store's key and the loser re-runs into NameTaken."""
-        try:
-            claim: Aggregate = self.repository.get(claim_id(kind, name))
-        except AggregateNotFoundError:
+        claim = self._find_claim(kind, name)
+        if claim is None:
             return NameClaim.claim(kind, name, owner_id)
-        assert isinstance(claim, NameClaim)
         if claim.owner_id is not None and claim.owner_id != owner_id:
             raise NameTakenError("has already been taken", field=_claim_field(kind))
         if claim.owner_id is None:
@@ -409,25 +411,26 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
 
     def _release(self, kind: str, name: str, owner_id: UUID) -> list[Aggregate]:
         """Release `owner_id`'s claim on `name` (nothing if it holds none)."""
-        try:
-            claim: Aggregate = self.repository.get(claim_id(kind, name))
-        except AggregateNotFoundError:
-            return []
-        assert isinstance(claim, NameClaim)
-        if claim.owner_id != owner_id:
+        claim = self._find_claim(kind, name)
+        if claim is None or claim.owner_id != owner_id:
             return []
         claim.release()
         return [claim]
 
-    def _get(self, cls: type[T], aggregate_id: UUID) -> T:
+    def _find(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        """The aggregate, or None if there is none (one read; `id in repository` then `get`
+        would read it twice)."""
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFoundError(f"{cls.__name__.lower()} not found",
-                                field=cls.__name__.lower()) from None
-        if not isinstance(aggregate, cls):
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def _get(self, cls: type[T], aggregate_id: UUID) -> T:
+        found = self._find(cls, aggregate_id)
+        if found is None:
             raise NotFoundError(f"{cls.__name__.lower()} not found", field=cls.__name__.lower())
-        return aggregate
+        return found
 
     def _update(self, cls: type[T], aggregate_id: UUID, change: Callable[[T], Any]) -> None:
         def command() -> list[Aggregate]:

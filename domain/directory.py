@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.command_support import CommandSupport
-from domain.errors import NameTakenError, NotFoundError
-from domain.names import NameClaim, check_username, claim_id
+from domain.errors import NameTakenError
+from domain.names import check_username
 from domain.registries import ADMINS_TEAM_ID, REGISTRY_ID
 from domain.teams import Team
 from domain.users import User
@@ -116,14 +115,7 @@ class DirectoryCommands:
         self._update(Team, team_id, Team.stop_directory_sync)
 
     def team_named(self: CommandSupport, name: str) -> Team:
-        try:
-            claim: Aggregate = self.repository.get(claim_id("team", name))
-        except AggregateNotFoundError:
-            raise NotFoundError(f"team '{name}' not found", field="team") from None
-        assert isinstance(claim, NameClaim)
-        if claim.owner_id is None:
-            raise NotFoundError(f"team '{name}' not found", field="team")
-        return self._get(Team, claim.owner_id)
+        return self._get(Team, self._claimed("team", name, field="team"))
 
 
 def _syncs(team: Team) -> bool:

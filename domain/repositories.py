@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
@@ -22,7 +21,7 @@ from domain.actors import ANONYMOUS, acting_as
 from domain.errors import NameTakenError
 from domain.events import Event
 from domain.facts import Fact
-from domain.names import NAMESPACE_NAME, NameClaim, claim_id
+from domain.names import NAMESPACE_NAME, NameClaim
 from domain.namespaces import Namespace
 from domain.notifications import RegistryNotice
 from domain.registries import ADMINS_TEAM_ID, GLOBAL_NAMESPACE_NAME, REGISTRY_ID, Registry
@@ -344,6 +343,10 @@ class RepositoryCommands:
 
         def _claim(self, kind: str, name: str, owner_id: UUID) -> NameClaim: ...
 
+        def _find(self, cls: type[T], aggregate_id: UUID) -> T | None: ...
+
+        def _find_claim(self, kind: str, name: str) -> NameClaim | None: ...
+
         recorder: ApplicationRecorder
         mapper: Mapper[UUID]
 
@@ -529,21 +532,12 @@ class RepositoryCommands:
             start = page[-1].id
 
     def _namespace_named(self, name: str) -> Namespace | None:
-        claim = self._find(NameClaim, claim_id("namespace", name))
+        claim = self._find_claim("namespace", name)
         if claim is None or claim.owner_id is None:
             return None
         namespace = self._get(Namespace, claim.owner_id)
         # Deleted between reading the claim and the namespace: the name is free.
         return None if namespace.deleted else namespace
-
-    def _find(self, cls: type[T], aggregate_id: UUID) -> T | None:
-        """The aggregate, or None if there is none (one read; `id in repository` then `get`
-        would read it twice)."""
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, cls) else None
 
     def _run_claiming(self, command: Callable[[], list[Aggregate]]) -> None:
         # A namespace created by two concurrent pushes: the loser's claim fails; run again and

@@ -67,6 +67,28 @@ class Observed(Event):
     """The registry's timestamp of the event ("" when Wharfinger observed it itself)."""
 
 
+class TagAssigned(Observed):
+    """Base of the events after which `tag` points at `digest` (a push, or found by reconcile)."""
+
+    tag: str
+    digest: str
+    media_type: str
+
+    def apply(self, repo: Repository) -> None:
+        repo.tags[self.tag] = self.digest
+        repo.manifests[self.digest] = self.media_type
+
+
+class TagRemoved(Observed):
+    """Base of the events after which `tag` is gone (a delete, or missed by reconcile)."""
+
+    tag: str
+    digest: str
+
+    def apply(self, repo: Repository) -> None:
+        repo.tags.pop(self.tag, None)
+
+
 class Repository(Aggregate):
     class Created(events.Created):
         namespace_id: UUID
@@ -79,17 +101,10 @@ class Repository(Aggregate):
             repo.namespace_id, repo.name, repo.full_name = (
                 self.namespace_id, self.name, self.full_name)
 
-    class TagPushed(Observed):
-        tag: str
-        digest: str
-        media_type: str
+    class TagPushed(TagAssigned):
         manifest_size: int
         size: int
         old_digest: str
-
-        def apply(self, repo: Repository) -> None:
-            repo.tags[self.tag] = self.digest
-            repo.manifests[self.digest] = self.media_type
 
     class ManifestPushed(Observed):
         """A push by digest, without a tag."""
@@ -113,35 +128,16 @@ class Repository(Aggregate):
             for tag in self.tags:
                 repo.tags.pop(tag, None)
 
-    class TagDeleted(Observed):
+    class TagDeleted(TagRemoved):
         """A tag was deleted alone; its manifest stays (OCI distribution 1.1)."""
 
-        tag: str
-        digest: str
-
-        def apply(self, repo: Repository) -> None:
-            repo.tags.pop(self.tag, None)
-
-    class TagDiscovered(Observed):
+    class TagDiscovered(TagAssigned):
         """Reconcile found a tag the log did not know, or on another digest."""
 
-        tag: str
-        digest: str
-        media_type: str
         old_digest: str
 
-        def apply(self, repo: Repository) -> None:
-            repo.tags[self.tag] = self.digest
-            repo.manifests[self.digest] = self.media_type
-
-    class TagNoLongerPresent(Observed):
+    class TagNoLongerPresent(TagRemoved):
         """Reconcile found a tag the log knew missing from the registry."""
-
-        tag: str
-        digest: str
-
-        def apply(self, repo: Repository) -> None:
-            repo.tags.pop(self.tag, None)
 
     class DescriptionChanged(Event):
         """An admin or an owner of the namespace's team described the repository (Portus F23)."""
@@ -196,11 +192,7 @@ class Repository(Aggregate):
         context = _context(notice)
         if notice.digest:
             return self.delete_manifest(notice.digest, context)
-        digest = self.tags.get(notice.tag)
-        if digest is None:
-            return False
-        self.trigger_event(self.TagDeleted, tag=notice.tag, digest=digest, **context)
-        return True
+        return self.delete_tag(notice.tag, context)
 
     def delete_manifest(self, digest: str, context: dict[str, str]) -> bool:
         tags = self.tags_on(digest)

@@ -546,11 +546,8 @@ class RepositoryCommands:
 
     def repository_state(self, full_name: str) -> tuple[int, dict[str, str]]:
         """The version (0 if unknown) and tags (tag → digest) of a repository."""
-        rid = repository_id(full_name)
-        if rid not in self.repository:
-            return 0, {}
-        repo = self._get(Repository, rid)
-        return repo.version, dict(repo.tags)
+        repo = self._find(Repository, repository_id(full_name))
+        return (repo.version, dict(repo.tags)) if repo is not None else (0, {})
 
     def observe_repository(self, full_name: str, observed: dict[str, tuple[str, str]], *,
                            expected_version: int, remove_missing: bool) -> int | None:
@@ -559,8 +556,8 @@ class RepositoryCommands:
         recorded: list[int | None] = [0]
 
         def command() -> list[Aggregate]:
-            rid = repository_id(full_name)
-            current = self._get(Repository, rid).version if rid in self.repository else 0
+            known = self._find(Repository, repository_id(full_name))
+            current = known.version if known is not None else 0
             if current != expected_version:
                 recorded[0] = None
                 return []
@@ -587,9 +584,9 @@ class RepositoryCommands:
 
         def command() -> list[Aggregate]:
             rid = repository_id(full_name)
-            if rid not in self.repository:
+            repo = self._find(Repository, rid)
+            if repo is None:
                 return []
-            repo = self._get(Repository, rid)
             batch = _NoticeBatch()
             batch.repositories[rid], batch.had_tags[rid] = repo, bool(repo.tags)
             removed[:] = repo.tags_on(digest) if digest else [tag] if tag in repo.tags else []

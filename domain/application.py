@@ -8,7 +8,6 @@ same aggregate, and the command is re-run on fresh state.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -31,7 +30,13 @@ from domain.errors import (
     NotFoundError,
 )
 from domain.management import ManagementCommands
-from domain.names import NameClaim, check_username, claim_id, namespace_name_from_username
+from domain.names import (
+    NameClaim,
+    check_email,
+    check_username,
+    claim_id,
+    namespace_name_from_username,
+)
 from domain.namespaces import Namespace
 from domain.registries import (
     ADMINS_TEAM_ID,
@@ -50,7 +55,6 @@ from domain.values import AccessRules, NamespaceKind, Role, TeamKind, Visibility
 T = TypeVar("T")
 
 BOOTSTRAP_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/bootstrap")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _MAX_ATTEMPTS = 5
 
 
@@ -100,7 +104,7 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
     ) -> User:
         """Register a user; with a registry, a non-bot user gets a personal namespace at once."""
         check_username(username)
-        email = _check_email(email, required=not bot)
+        email = check_email(email, required=not bot)
 
         def command() -> list[Aggregate]:
             user = User.register(username=username, email=email, password_hash=password_hash,
@@ -129,7 +133,7 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
             raise InvalidInputError(
                 "you can only use this when there are no users on the system")
         check_username(username)
-        email = _check_email(email, required=True)
+        email = check_email(email, required=True)
         user = User.register(username=username, email=email, password_hash=password_hash,
                              admin=True, bot=False)
         token_id = user.create_application_token(application, token_hash)
@@ -471,17 +475,6 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
 
 def _claim_field(kind: str) -> str:
     return {"user": "username", "namespace": "name", "team": "name"}.get(kind, kind)
-
-
-def _check_email(email: str, *, required: bool) -> str:
-    email = email.strip()
-    if not email:
-        if required:
-            raise InvalidInputError("can't be blank", field="email")
-        return ""
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
-        raise InvalidInputError("is invalid", field="email")
-    return email
 
 
 def _personal_namespace(user: User, claim: Callable[[str, str, UUID], NameClaim]

@@ -112,14 +112,7 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
             aggregates: list[Aggregate] = [user, self._claim("user", username, user.id)]
             if email:
                 aggregates.append(self._claim("email", email, user.id))
-            if REGISTRY_ID in self.repository:
-                if not bot:
-                    aggregates.extend(_personal_namespace(user, self._claim))
-                if admin:
-                    admins = self._get(Team, ADMINS_TEAM_ID)
-                    admins.add_member(user.id, Role.OWNER)
-                    aggregates.append(admins)
-            return aggregates
+            return [*aggregates, *self._join_registry(user)]
 
         saved = self._run(command)
         user = saved[0]
@@ -139,18 +132,25 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
         token_id = user.create_application_token(application, token_hash)
         aggregates: list[Aggregate] = [
             user, Bootstrap.claim(), NameClaim.claim("user", username, user.id),
-            NameClaim.claim("email", email, user.id)]
-        if REGISTRY_ID in self.repository:
-            aggregates.extend(_personal_namespace(user, self._claim))
-            admins = self._get(Team, ADMINS_TEAM_ID)
-            admins.add_member(user.id, Role.OWNER)
-            aggregates.append(admins)
+            NameClaim.claim("email", email, user.id), *self._join_registry(user)]
         try:
             self._save_claiming(aggregates)
         except ConflictError as e:
             raise InvalidInputError(
                 "you can only use this when there are no users on the system") from e
         return user, token_id
+
+    def _join_registry(self, user: User) -> list[Aggregate]:
+        """What a new user gets once the registry exists (nothing before: registering it
+        catches up): a personal namespace unless a bot, and an admin owns the admins team."""
+        if REGISTRY_ID not in self.repository:
+            return []
+        aggregates = [] if user.bot else _personal_namespace(user, self._claim)
+        if user.admin:
+            admins = self._get(Team, ADMINS_TEAM_ID)
+            admins.add_member(user.id, Role.OWNER)
+            aggregates.append(admins)
+        return aggregates
 
     def has_users(self) -> bool:
         topic = get_topic(User.Registered)

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.names import NameClaim
+from domain.users import User
 
 T = TypeVar("T")
 
@@ -32,6 +33,8 @@ class CommandSupport(Protocol):
     def _claimed(self, kind: str, name: str, *, field: str) -> UUID: ...
 
     def _claim(self, kind: str, name: str, owner_id: UUID) -> NameClaim: ...
+
+    def _join_registry(self, user: User) -> list[Aggregate]: ...
 
     def _run(self, command: Callable[[], list[Aggregate]], *,
              return_recordings: bool = False) -> list[Any]: ...

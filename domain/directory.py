@@ -16,7 +16,6 @@ from eventsourcing.domain import Aggregate
 from domain.command_support import CommandSupport
 from domain.errors import NameTakenError
 from domain.names import check_username
-from domain.registries import ADMINS_TEAM_ID, REGISTRY_ID
 from domain.teams import Team
 from domain.users import User
 from domain.values import Role, TeamKind
@@ -27,8 +26,6 @@ class DirectoryCommands:
                                 dn: str) -> User:
         """The user's first successful bind: an account without a local password, linked to its
         directory entry. An email another account already uses is left empty (Portus)."""
-        from domain.application import _personal_namespace
-
         check_username(username)
         email = email.strip() if email and len(email) <= 254 and "@" in email else ""
 
@@ -42,16 +39,9 @@ class DirectoryCommands:
                 except NameTakenError:  # another account uses the address: leave it empty
                     user = User.register(username=username, email="", password_hash=None,
                                          admin=admin, bot=False)
-            aggregates: list[Aggregate] = [user, self._claim("user", username, user.id),
-                                           *claims]
             user.link_directory(dn)
-            if REGISTRY_ID in self.repository:
-                aggregates.extend(_personal_namespace(user, self._claim))
-                if admin:
-                    admins = self._get(Team, ADMINS_TEAM_ID)
-                    admins.add_member(user.id, Role.OWNER)
-                    aggregates.append(admins)
-            return aggregates
+            return [user, self._claim("user", username, user.id), *claims,
+                    *self._join_registry(user)]
 
         user = self._run(command)[0]
         assert isinstance(user, User)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.ldap.conftest import LdapApp
 from tests.ldap.slapd import USER_PASSWORD, Slapd
-from tests.web.world import PASSWORD, SERVICE, build_world
+from tests.web.world import PASSWORD, SERVICE, basic, build_world
 from web.appkeys import SERVICES
-
-
-def basic(username: str, password: str) -> dict[str, str]:
-    raw = f"{username}:{password}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
 
 async def token(client: TestClient, username: str, password: str) -> tuple[int, dict[str, object]]:  # type: ignore[type-arg]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from uuid import uuid4
 
 import pytest
@@ -10,22 +9,16 @@ from aiohttp.test_utils import TestClient
 
 from domain.users import User
 from eventstore.reader import LoggedEvent
-from tests.web.world import PASSWORD, SERVICE, World
+from tests.web.probes import Clock, token_status
+from tests.web.world import PASSWORD, World
 from web import passwords
 from web.appkeys import SERVICES
 from web.credential_cache import VerifiedCredentials
 from web.passwords import hash_password
 
 
-class Clock:
-    now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_hit_needs_same_user_password_stamp_and_time() -> None:
-    clock = Clock()
+    clock = Clock(100.0)
     cache = VerifiedCredentials(30, clock)
     alice, bob = uuid4(), uuid4()
     cache.remember(alice, "secret password", ("h1", 0))
@@ -65,18 +58,6 @@ def test_events_forget_the_user(event_class: type[User.Event]) -> None:
     assert cache.hit(bob, "pw one two", "s")
 
 
-def _basic(username: str, password: str) -> dict[str, str]:
-    encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"Authorization": "Basic " + encoded}
-
-
-async def _status(client: TestClient, username: str, password: str) -> int:  # type: ignore[type-arg]
-    response = await client.get("/v2/token", params={"service": SERVICE},
-                                headers=_basic(username, password))
-    await response.read()
-    return response.status
-
-
 async def test_repeated_password_auth_skips_argon2(client: TestClient, world: World,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
     calls = []
@@ -88,10 +69,10 @@ async def test_repeated_password_auth_skips_argon2(client: TestClient, world: Wo
 
     monkeypatch.setattr("web.password_check.verify_and_update", counting)
     for _ in range(5):
-        assert await _status(client, "viewer", PASSWORD) == 200
+        assert await token_status(client, "viewer", PASSWORD) == 200
     assert len(calls) == 1
     # A wrong password is never served from the cache.
-    assert await _status(client, "viewer", PASSWORD + "x") == 401
+    assert await token_status(client, "viewer", PASSWORD + "x") == 401
     assert len(calls) == 2
 
 
@@ -100,23 +81,23 @@ async def test_password_change_disable_and_lock_end_cached_credentials(
     services = client.app[SERVICES]
     store = services.store
     for name in ("viewer", "owner", "contributor"):
-        assert await _status(client, name, PASSWORD) == 200
+        assert await token_status(client, name, PASSWORD) == 200
     # Password change: the old password stops working at once.
     new_hash = hash_password("a brand new password")
     viewer = world.user_ids["viewer"]
     await services.execute(lambda: store.change_password(viewer, new_hash))
-    assert await _status(client, "viewer", PASSWORD) == 401
-    assert await _status(client, "viewer", "a brand new password") == 200
+    assert await token_status(client, "viewer", PASSWORD) == 401
+    assert await token_status(client, "viewer", "a brand new password") == 200
     # Disable.
     owner = world.user_ids["owner"]
     await services.execute(lambda: store.disable_user(owner))
-    assert await _status(client, "owner", PASSWORD) == 401
+    assert await token_status(client, "owner", PASSWORD) == 401
     # Lock.
     contributor = world.user_ids["contributor"]
     await services.execute(lambda: store.record_password_failure(
         contributor, channel="test", now=services.passwords.clock(), max_attempts=1,
         lock_seconds=600))
-    assert await _status(client, "contributor", PASSWORD) == 401
+    assert await token_status(client, "contributor", PASSWORD) == 401
 
 
 async def test_login_rehashes_a_hash_made_with_other_parameters(
@@ -128,19 +109,19 @@ async def test_login_rehashes_a_hash_made_with_other_parameters(
     viewer = world.user_ids["viewer"]
     await services.execute(lambda: services.store.change_password(viewer, weak))
     version = services.index.users[viewer].credentials_version
-    assert await _status(client, "viewer", PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 200
     rehashed = services.index.users[viewer].password_hash
     assert rehashed is not None and rehashed != weak
     params = f"m={passwords.MEMORY_COST_KIB},t={passwords.TIME_COST},p={passwords.PARALLELISM}"
     assert params in rehashed
     # A rehash is not a new credential: refresh tokens and sessions survive it.
     assert services.index.users[viewer].credentials_version == version
-    assert await _status(client, "viewer", PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 200
 
 
 def test_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("web.credential_cache.MAX_ENTRIES", 3)
-    clock = Clock()
+    clock = Clock(100.0)
     cache = VerifiedCredentials(30, clock)
     users = [uuid4() for _ in range(5)]
     for user in users:
@@ -163,6 +144,6 @@ async def test_concurrent_requests_share_one_argon2_check(client: TestClient, wo
         return real(stored, password)
 
     monkeypatch.setattr("web.password_check.verify_and_update", counting)
-    statuses = await asyncio.gather(*(_status(client, "viewer", PASSWORD) for _ in range(8)))
+    statuses = await asyncio.gather(*(token_status(client, "viewer", PASSWORD) for _ in range(8)))
     assert statuses == [200] * 8
     assert len(calls) == 1

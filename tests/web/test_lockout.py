@@ -3,37 +3,17 @@ minutes; failures, locks and unlocks are events; an admin unlocks. The test owns
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
 from domain.users import User
 from eventstore.reader import read_after
-from tests.web.world import PASSWORD, SERVICE, World
+from tests.web.probes import Clock, csrf_of, token_status
+from tests.web.world import PASSWORD, SERVICE, World, basic
 from web.appkeys import SERVICES
 from web.cli import main
 from web.settings import Settings
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def basic(username: str, password: str) -> dict[str, str]:
-    encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"Authorization": "Basic " + encoded}
-
-
-async def get_token(client: TestClient, username: str, password: str) -> int:  # type: ignore[type-arg]
-    response = await client.get("/v2/token", params={"service": SERVICE},
-                                headers=basic(username, password))
-    await response.read()
-    return response.status
 
 
 async def post_token(client: TestClient, username: str, password: str) -> int:  # type: ignore[type-arg]
@@ -64,11 +44,11 @@ async def test_nine_failures_then_success_resets_the_count(
         client: TestClient, world: World) -> None:  # type: ignore[type-arg]
     client.app[SERVICES].passwords.clock = Clock()
     for _ in range(9):
-        assert await get_token(client, "viewer", "wrong password") == 401
-    assert await get_token(client, "viewer", PASSWORD) == 200
+        assert await token_status(client, "viewer", "wrong password") == 401
+    assert await token_status(client, "viewer", PASSWORD) == 200
     for _ in range(9):
         assert await post_token(client, "viewer", "wrong password") == 401
-    assert await get_token(client, "viewer", PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 200
     names = await events_of(client, world.user_ids["viewer"])
     assert names == ["PasswordRejected"] * 9 + ["FailedAttemptsReset"] + (
         ["PasswordRejected"] * 9 + ["FailedAttemptsReset"])
@@ -80,7 +60,7 @@ async def test_tenth_failure_locks_every_channel_until_ten_minutes_pass(
     client.app[SERVICES].passwords.clock = clock
     # Failures on two channels count together: five on GET, five on the OAuth2 POST.
     for _ in range(5):
-        assert await get_token(client, "viewer", "wrong password") == 401
+        assert await token_status(client, "viewer", "wrong password") == 401
     for _ in range(5):
         assert await post_token(client, "viewer", "wrong password") == 401
     # Locked: the right password, an application token and the API all fail.
@@ -89,18 +69,18 @@ async def test_tenth_failure_locks_every_channel_until_ten_minutes_pass(
     assert response.status == 401
     assert "locked" in str((await response.json())["message"])
     assert await post_token(client, "viewer", PASSWORD) == 401
-    assert await get_token(client, "viewer", world.tokens["viewer"]) == 401
+    assert await token_status(client, "viewer", world.tokens["viewer"]) == 401
     ping = await client.get("/v2/", headers=basic("viewer", PASSWORD))
     assert ping.status == 401
     # The API refuses the locked account's token (401) before asking if it is an admin (403).
     assert await api_status(client, world, "viewer") == 401
     # Other accounts are untouched.
-    assert await get_token(client, "owner", PASSWORD) == 200
+    assert await token_status(client, "owner", PASSWORD) == 200
     # 9:59 later still locked; at 10:00 the lock has expired.
     clock.now += 599
-    assert await get_token(client, "viewer", PASSWORD) == 401
+    assert await token_status(client, "viewer", PASSWORD) == 401
     clock.now += 1
-    assert await get_token(client, "viewer", PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 200
     names = await events_of(client, world.user_ids["viewer"])
     assert names == ["PasswordRejected"] * 10 + ["Locked", "Unlocked"]
 
@@ -108,8 +88,8 @@ async def test_tenth_failure_locks_every_channel_until_ten_minutes_pass(
 async def test_admin_unlocks_by_api(client: TestClient, world: World) -> None:  # type: ignore[type-arg]
     client.app[SERVICES].passwords.clock = Clock()
     for _ in range(10):
-        await get_token(client, "viewer", "wrong password")
-    assert await get_token(client, "viewer", PASSWORD) == 401
+        await token_status(client, "viewer", "wrong password")
+    assert await token_status(client, "viewer", PASSWORD) == 401
     number = client.app[SERVICES].directory.number_of(world.user_ids["viewer"])
     # Only an admin may unlock.
     refused = await client.post(f"/api/v1/users/{number}/unlock",
@@ -118,7 +98,7 @@ async def test_admin_unlocks_by_api(client: TestClient, world: World) -> None:  
     response = await client.post(f"/api/v1/users/{number}/unlock",
                                  headers={"Portus-Auth": f"admin:{world.tokens['admin']}"})
     assert response.status == 200, await response.text()
-    assert await get_token(client, "viewer", PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 200
     missing = await client.post("/api/v1/users/9999/unlock",
                                 headers={"Portus-Auth": f"admin:{world.tokens['admin']}"})
     assert missing.status == 404
@@ -130,10 +110,10 @@ async def test_lockout_settings_are_configurable(client: TestClient, world: Worl
     checker.clock = Clock()
     checker.max_attempts, checker.lock_seconds = 3, 60.0
     for _ in range(3):
-        await get_token(client, "viewer", "wrong password")
-    assert await get_token(client, "viewer", PASSWORD) == 401
+        await token_status(client, "viewer", "wrong password")
+    assert await token_status(client, "viewer", PASSWORD) == 401
     checker.clock.now += 60  # type: ignore[attr-defined]
-    assert await get_token(client, "viewer", PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 200
 
 
 def test_cli_unlock(settings: Settings, capsys: object) -> None:
@@ -165,14 +145,9 @@ def test_cli_unlock(settings: Settings, capsys: object) -> None:
 
 async def test_console_sign_in_counts_and_honours_the_lock(client: TestClient,
                                                            world: World) -> None:  # type: ignore[type-arg]
-    import re
-
     clock = Clock()
     client.app[SERVICES].passwords.clock = clock
-    page = await client.get("/sign_in")
-    found = re.search(r"""name=["']?_csrf["']? value=["']([^"']+)""", await page.text())
-    assert found
-    csrf = found.group(1)
+    csrf = await csrf_of(client, "/sign_in")
 
     async def sign_in(password: str) -> tuple[int, str]:
         response = await client.post("/sign_in", data={
@@ -185,7 +160,7 @@ async def test_console_sign_in_counts_and_honours_the_lock(client: TestClient,
     for _ in range(4):
         assert (await sign_in("wrong password"))[0] == 401
     for _ in range(5):  # the token endpoint's failures add up with the console's
-        assert await get_token(client, "viewer", "wrong password") == 401
+        assert await token_status(client, "viewer", "wrong password") == 401
     status, text = await sign_in(PASSWORD)
     assert status == 401 and "locked" in text
     services = client.app[SERVICES]
@@ -198,15 +173,11 @@ async def test_console_sign_in_counts_and_honours_the_lock(client: TestClient,
 
 async def test_a_lock_also_closes_open_console_sessions(client: TestClient,
                                                         world: World) -> None:  # type: ignore[type-arg]
-    import re
-
     clock = Clock()
     client.app[SERVICES].passwords.clock = clock
-    page = await client.get("/sign_in")
-    found = re.search(r"""name=["']?_csrf["']? value=["']([^"']+)""", await page.text())
-    assert found
     signed_in = await client.post("/sign_in", allow_redirects=False, data={
-        "username": "viewer", "password": PASSWORD, "_csrf": found.group(1), "next": "/"})
+        "username": "viewer", "password": PASSWORD, "_csrf": await csrf_of(client, "/sign_in"),
+        "next": "/"})
     assert signed_in.status == 303
 
     async def profile() -> int:
@@ -216,7 +187,7 @@ async def test_a_lock_also_closes_open_console_sessions(client: TestClient,
 
     assert await profile() == 200
     for _ in range(10):
-        await get_token(client, "viewer", "wrong password")
+        await token_status(client, "viewer", "wrong password")
     assert await profile() != 200  # sent to sign in: the open session no longer counts
     clock.now += 600
     assert await profile() == 200

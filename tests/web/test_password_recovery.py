@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import AppStarter
 from tests.ldap.slapd import free_port
+from tests.web.probes import Clock, csrf_of
 from tests.web.world import PASSWORD, SERVICE, World, build_world
 from web.appkeys import SERVICES
 
@@ -52,24 +53,6 @@ async def mail_client(inbox: tuple[Inbox, int],
                            WHARFINGER_EMAIL_SMTP_PORT=str(inbox[1]),
                            WHARFINGER_EMAIL_FROM="registry@example.org",
                            WHARFINGER_CHECK_SSL_USAGE_ENABLED="false")
-
-
-class Clock:
-    now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-_CSRF = re.compile(r"""name=["']?_csrf["']? value=["']([^"']+)""")
-
-
-async def csrf_of(client: TestClient, path: str) -> str:  # type: ignore[type-arg]
-    """The console checks a CSRF token on every form post: read it from the form's page."""
-    page = await client.get(path)
-    found = _CSRF.search(await page.text())
-    assert found, f"no CSRF field on {path}"
-    return found.group(1)
 
 
 async def ask_for_link(client: TestClient, address: str) -> str:  # type: ignore[type-arg]

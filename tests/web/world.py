@@ -18,6 +18,11 @@ PASSWORD = "correct horse battery"
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
 
 
+def basic(username: str, password: str) -> dict[str, str]:
+    raw = f"{username}:{password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
 @dataclass
 class World:
     tokens: dict[str, str] = field(default_factory=dict)
@@ -26,8 +31,7 @@ class World:
     namespace_ids: dict[str, UUID] = field(default_factory=dict)
 
     def basic(self, username: str, secret: str | None = None) -> dict[str, str]:
-        raw = f"{username}:{secret if secret is not None else self.tokens[username]}"
-        return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
+        return basic(username, secret if secret is not None else self.tokens[username])
 
 
 async def build_world(client: TestClient,  # type: ignore[type-arg]

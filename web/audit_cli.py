@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
 from domain.errors import InvalidInputError
 from eventstore.bundle import BundleError, export_bundle, verify_bundle
@@ -21,7 +20,7 @@ from web.account_cli import CLI_ACTOR
 from web.audit_tools import AuditTools, audit_tools
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
 from web.log_verification import verify_and_record
-from web.services import AUDIT_LOG, EVENTS_LOG, store_location
+from web.services import AUDIT_LOG, opened_event_log, store_location
 from web.settings import Settings
 
 
@@ -103,12 +102,7 @@ def _times(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def opened_tools(settings: Settings, *, fold: bool = True) -> Iterator[AuditTools]:
     location = store_location(settings)
-    try:
-        events = open_log(location, Wharfinger, EVENTS_LOG)
-    except OSError as e:
-        raise InvalidInputError(
-            f"cannot open the event store in {settings.data_dir}: {e}") from None
-    try:
+    with opened_event_log(settings) as events:
         audit = open_log(location, AuditTrail, AUDIT_LOG)
         try:
             signer = load_or_create_signer(settings.keys_dir, settings.issuer)
@@ -121,8 +115,6 @@ def opened_tools(settings: Settings, *, fold: bool = True) -> Iterator[AuditTool
             yield tools
         finally:
             audit.close()
-    finally:
-        events.close()
 
 
 def _window(args: argparse.Namespace) -> tuple[Any, Any] | None:

@@ -26,9 +26,8 @@ from web.app_tokens import hash_token, new_token
 from web.passwords import check_new_password, hash_password
 from web.registry_config import registry_config_yaml
 from web.secret_files import load_or_create_secret
-from web.services import EVENTS_LOG, store_location
+from web.services import EVENTS_LOG, signing_key_of, store_location
 from web.settings import ConfigError, Settings, load_settings
-from web.token.keys import load_or_create_signing_key
 
 CLI_ACTOR = "cli"
 
@@ -211,9 +210,7 @@ def _registry_config(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"--url must start with http:// or https://, got {args.url!r}")
     if args.rootcertbundle is not None and not Path(args.rootcertbundle).is_absolute():
         raise CliError(f"--rootcertbundle must be an absolute path, got {args.rootcertbundle!r}")
-    key = load_or_create_signing_key(settings.keys_dir,
-                                     algorithm=str(settings["token.signing_algorithm"]),
-                                     common_name=settings.issuer)
+    key = signing_key_of(settings)
     secret = load_or_create_secret(settings.keys_dir / "notification.secret")
     print(registry_config_yaml(
         realm=f"{base}/v2/token", service=args.service, issuer=settings.issuer,

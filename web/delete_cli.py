@@ -16,13 +16,12 @@ from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.errors import InvalidInputError, NotAllowedError, NotFoundError
 from domain.repositories import split_repository
-from eventstore.open import open_log
 from web.blocking import BlockingPool
 from web.registry_client import registry_client, target_of
 from web.registry_delete import delete_repository, delete_tag
-from web.services import EVENTS_LOG, store_location
+from web.services import opened_event_log, signing_key_of
 from web.settings import Settings
-from web.token.keys import SigningKey, load_or_create_signing_key
+from web.token.keys import SigningKey
 
 CLI_ACTOR = "cli"
 
@@ -44,18 +43,8 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
         raise NotAllowedError("this instance has disabled deletes (delete.enabled)")
     if bool(args.reference) == bool(args.namespace):
         raise InvalidInputError("give either REPO[:TAG] or --namespace NAME")
-    try:
-        store = open_log(store_location(settings), Wharfinger, EVENTS_LOG)
-    except OSError as e:
-        raise InvalidInputError(f"cannot open the event store in {settings.data_dir}: {e}"
-                                ) from None
-    try:
-        key = load_or_create_signing_key(settings.keys_dir,
-                                         algorithm=str(settings["token.signing_algorithm"]),
-                                         common_name=settings.issuer)
-        deleted = asyncio.run(_run(store, key, settings, args))
-    finally:
-        store.close()
+    with opened_event_log(settings) as store:
+        deleted = asyncio.run(_run(store, signing_key_of(settings), settings, args))
     if args.json:
         print(json.dumps({"deleted": deleted}, indent=2))
     else:

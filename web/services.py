@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
@@ -18,6 +18,7 @@ from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
 from domain.decisions import TokenRequestDecided
+from domain.errors import InvalidInputError
 from domain.management_policy import Switches
 from domain.repositories import BlobMounted, ManifestPulled
 from eventstore.append import ROWS_PER_STATEMENT, append_rows
@@ -155,6 +156,28 @@ def store_location(settings: Settings) -> StoreLocation:
     return StoreLocation.from_settings(settings.data_dir, settings.database_url)
 
 
+def signing_key_of(settings: Settings) -> SigningKey:
+    """The token signing key in the node's keys directory, created on first use."""
+    return load_or_create_signing_key(settings.keys_dir,
+                                      algorithm=str(settings["token.signing_algorithm"]),
+                                      common_name=settings.issuer)
+
+
+@contextlib.contextmanager
+def opened_event_log(settings: Settings) -> Iterator[Wharfinger]:
+    """The event log for a command run outside the server, closed afterwards; a store that
+    cannot be opened is a one-line error naming the data directory, not a traceback."""
+    try:
+        store = open_log(store_location(settings), Wharfinger, EVENTS_LOG)
+    except OSError as e:
+        raise InvalidInputError(f"cannot open the event store in {settings.data_dir}: {e}"
+                                ) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def feed_runner(settings: Settings, activity: ActivityStore, store: Wharfinger,
                 audit: AuditTrail) -> FeedRunner:
     projector = ActivityProjector(activity, {EVENTS_LOG: store, AUDIT_LOG: audit})
@@ -193,9 +216,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         await pool.run(store.record_access_rules, settings.access_rules)
         await pool.run(store.record_switches, management_switches(settings))
         keys_dir = settings.keys_dir
-        signing_key = await pool.run(
-            load_or_create_signing_key, keys_dir,
-            algorithm=str(settings["token.signing_algorithm"]), common_name=settings.issuer)
+        signing_key = await pool.run(signing_key_of, settings)
         refresh_key = await pool.run(load_or_create_secret, keys_dir / "refresh-token.secret")
         notification_secret = await pool.run(load_or_create_secret,
                                               keys_dir / "notification.secret")

@@ -9,12 +9,10 @@ from typing import Any
 
 from domain.application import Wharfinger
 from domain.errors import InvalidInputError
-from eventstore.open import open_log
 from web.blocking import BlockingPool
 from web.registry_sync import SyncReport, reconcile_once
-from web.services import EVENTS_LOG, store_location
+from web.services import opened_event_log, signing_key_of
 from web.settings import Settings
-from web.token.keys import load_or_create_signing_key
 
 
 def register(sub: Any) -> None:
@@ -27,18 +25,9 @@ def register(sub: Any) -> None:
 
 
 def _sync(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        store = open_log(store_location(settings), Wharfinger, EVENTS_LOG)
-    except OSError as e:
-        raise InvalidInputError(f"cannot open the event store in {settings.data_dir}: {e}"
-                                ) from None
-    try:
-        key = load_or_create_signing_key(settings.keys_dir,
-                                         algorithm=str(settings["token.signing_algorithm"]),
-                                         common_name=settings.issuer)
-        report = asyncio.run(_run(store, key, settings, remove_missing=not args.no_delete))
-    finally:
-        store.close()
+    with opened_event_log(settings) as store:
+        report = asyncio.run(_run(store, signing_key_of(settings), settings,
+                                  remove_missing=not args.no_delete))
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:

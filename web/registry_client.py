@@ -84,33 +84,30 @@ class RegistryClient:
         """Every repository in `/v2/_catalog`, following `Link` pages."""
         access: list[dict[str, object]] = [
             {"type": "registry", "name": "catalog", "actions": ["*"]}]
-        url: str | None = f"{self._target.base_url}/v2/_catalog?n={self._page}"
-        names: list[str] = []
-        while url:
-            body, link = await self._get_json(url, access)
-            repositories = body.get("repositories") or []
-            if not isinstance(repositories, list):
-                raise RegistryUnavailableError("the catalog is not a list")
-            names.extend(str(r) for r in repositories)
-            url = _next_link(self._target.base_url, link)
-        return names
+        return await self._paged(f"/v2/_catalog?n={self._page}", access, "repositories",
+                                 "the catalog")
 
     async def tags(self, repository: str) -> list[str] | None:
         """The repository's tags; None when the registry does not know the repository."""
-        access = _repo_access(repository, "pull")
-        url: str | None = f"{self._target.base_url}/v2/{repository}/tags/list?n={self._page}"
-        tags: list[str] = []
+        try:
+            return await self._paged(f"/v2/{repository}/tags/list?n={self._page}",
+                                     _repo_access(repository, "pull"), "tags", "the tags list")
+        except _NotFoundError:
+            return None
+
+    async def _paged(self, path: str, access: list[dict[str, object]], key: str,
+                     what: str) -> list[str]:
+        """Every page of a list (Distribution's `n` and `Link: <…>; rel="next"` paging)."""
+        url: str | None = f"{self._target.base_url}{path}"
+        items: list[str] = []
         while url:
-            try:
-                body, link = await self._get_json(url, access)
-            except _NotFoundError:
-                return None
-            listed = body.get("tags") or []
+            body, link = await self._get_json(url, access)
+            listed = body.get(key) or []
             if not isinstance(listed, list):
-                raise RegistryUnavailableError("the tags list is not a list")
-            tags.extend(str(t) for t in listed)
+                raise RegistryUnavailableError(f"{what} is not a list")
+            items.extend(str(item) for item in listed)
             url = _next_link(self._target.base_url, link)
-        return tags
+        return items
 
     async def manifest(self, repository: str, reference: str) -> ManifestHead | None:
         """Digest and media type of a manifest (HEAD); None if it is not there."""

@@ -58,9 +58,10 @@ def test_events_forget_the_user(event_class: type[User.Event]) -> None:
     assert cache.hit(bob, "pw one two", "s")
 
 
-async def test_repeated_password_auth_skips_argon2(client: TestClient, world: World,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
-    calls = []
+@pytest.fixture
+def argon2_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The passwords the app verifies with argon2 (the real check, counted)."""
+    calls: list[str] = []
     real = passwords.verify_and_update
 
     def counting(stored: str | None, password: str) -> tuple[bool, str | None]:
@@ -68,6 +69,12 @@ async def test_repeated_password_auth_skips_argon2(client: TestClient, world: Wo
         return real(stored, password)
 
     monkeypatch.setattr("web.password_check.verify_and_update", counting)
+    return calls
+
+
+async def test_repeated_password_auth_skips_argon2(client: TestClient, world: World,  # type: ignore[type-arg]
+                                                   argon2_checks: list[str]) -> None:
+    calls = argon2_checks
     for _ in range(5):
         assert await token_status(client, "viewer", PASSWORD) == 200
     assert len(calls) == 1
@@ -132,18 +139,11 @@ def test_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not cache.hit(users[-1], "pw", "s")
 
 
-async def test_concurrent_requests_share_one_argon2_check(client: TestClient, world: World,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+async def test_concurrent_requests_share_one_argon2_check(
+        client: TestClient, world: World, argon2_checks: list[str]) -> None:  # type: ignore[type-arg]
     import asyncio
 
-    calls = []
-    real = passwords.verify_and_update
-
-    def counting(stored: str | None, password: str) -> tuple[bool, str | None]:
-        calls.append(password)
-        return real(stored, password)
-
-    monkeypatch.setattr("web.password_check.verify_and_update", counting)
+    calls = argon2_checks
     statuses = await asyncio.gather(*(token_status(client, "viewer", PASSWORD) for _ in range(8)))
     assert statuses == [200] * 8
     assert len(calls) == 1

@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import AppStarter
 from tests.ldap.slapd import free_port
-from tests.web.probes import Clock, csrf_of
-from tests.web.world import PASSWORD, SERVICE, World, build_world
+from tests.web.probes import Clock, csrf_of, token_status
+from tests.web.world import PASSWORD, SERVICE, build_world
 from web.appkeys import SERVICES
 
 NEW_PASSWORD = "a fresh new password"
@@ -80,13 +80,6 @@ def link_in(message: Message) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-async def token_status(client: TestClient, world: World, password: str) -> int:  # type: ignore[type-arg]
-    response = await client.get("/v2/token", params={"service": SERVICE},
-                                headers=world.basic("viewer", password))
-    await response.read()
-    return response.status
-
-
 async def test_forgot_password_mail_link_reset(mail_client: TestClient,
                                                inbox: tuple[Inbox, int]) -> None:  # type: ignore[type-arg]
     client, (mails, _) = mail_client, inbox
@@ -106,8 +99,8 @@ async def test_forgot_password_mail_link_reset(mail_client: TestClient,
     viewer_id = world.user_ids["viewer"]
     assert services.sessions.open_sessions_of(viewer_id)
     for _ in range(10):
-        await token_status(client, world, "wrong password")
-    assert await token_status(client, world, PASSWORD) == 401
+        await token_status(client, "viewer", "wrong password")
+    assert await token_status(client, "viewer", PASSWORD) == 401
 
     # The form, the request and the mail.
     form = await client.get("/users/password/new")
@@ -142,8 +135,8 @@ async def test_forgot_password_mail_link_reset(mail_client: TestClient,
     assert done.status == 200, await done.text()
 
     # Unlocked, the new password works, the old one and the refresh token do not.
-    assert await token_status(client, world, NEW_PASSWORD) == 200
-    assert await token_status(client, world, PASSWORD) == 401
+    assert await token_status(client, "viewer", NEW_PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 401
     refreshed = await client.post("/v2/token", data={
         "grant_type": "refresh_token", "service": SERVICE, "refresh_token": refresh_token,
         "client_id": "t"})

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import AppStarter
 from tests.ldap.slapd import free_port
-from tests.web.test_password_recovery import csrf_of, token_status
+from tests.web.probes import csrf_of, token_status
 from tests.web.world import PASSWORD, build_world
 from web.appkeys import SERVICES
 
@@ -48,7 +48,7 @@ async def test_a_mail_that_cannot_be_sent_is_a_clear_503_and_changes_nothing(
                              WHARFINGER_EMAIL_SMTP_PORT=str(smtp_port),
                              WHARFINGER_EMAIL_FROM="registry@example.org",
                              WHARFINGER_CHECK_SSL_USAGE_ENABLED="false", **login)
-    world = await build_world(client)
+    await build_world(client)
     services = client.app[SERVICES]
     position = services.follower.position
 
@@ -65,4 +65,4 @@ async def test_a_mail_that_cannot_be_sent_is_a_clear_503_and_changes_nothing(
     assert "smtp-secret-42" not in logged and "reset_password_token" not in logged
     # Nothing was recorded and the password still works.
     assert services.follower.position == position
-    assert await token_status(client, world, PASSWORD) == 200
+    assert await token_status(client, "viewer", PASSWORD) == 200

@@ -122,10 +122,18 @@ async def background_sync(store: Wharfinger, pool: BlockingPool, signing_key: Si
         return
     strategy = str(settings["background.sync.strategy"])
     interval = float(settings["background.sync.interval_seconds"])
-    if strategy == "initial":
-        if await pool.run(store.repository_names):
-            return
-        strategy = "on-start"
+    while strategy == "initial":
+        # Sync only a log that knows no repository yet; a store that cannot say so now (an
+        # outage) is asked again, rather than ending the job with its error.
+        try:
+            if await pool.run(store.repository_names):
+                return
+            strategy = "on-start"
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("reconcile: cannot read the repositories; trying again")
+            await asyncio.sleep(interval)
     while True:
         try:
             report = await reconcile_once(store, pool, signing_key, settings,

@@ -80,3 +80,25 @@ async def test_only_admins_and_auditors_may_verify_and_the_feed_tells_it(
     await sign_in(client, "owner")
     theirs = await (await client.get("/activities")).text()
     assert "verified the logs" not in theirs
+
+
+async def test_admins_sign_checkpoints_from_the_page_and_auditors_may_not(
+        client: Client, world: World) -> None:
+    services = client.app[SERVICES]
+    tlog = services.audit_tools.tlog("events")
+    await services.execute(lambda: services.store.grant_auditor(world.user_ids["outsider"]))
+    await sign_in(client, "outsider")
+    page = await (await client.get("/audit")).text()
+    assert "Sign checkpoints now" not in page  # not offered to auditors...
+    refused = await client.post("/audit/checkpoint", data={"_csrf": csrf_of(page)})
+    assert refused.status == 403  # ...nor allowed, as on the API
+    assert await services.pool.run(tlog.latest_checkpoint) is None
+    await sign_in(client, "admin")
+    page = await (await client.get("/audit")).text()
+    assert "Sign checkpoints now" in page
+    signed = await client.post("/audit/checkpoint", data={"_csrf": csrf_of(page)})
+    html = await signed.text()
+    assert signed.status == 200
+    cp = await services.pool.run(tlog.latest_checkpoint)
+    assert cp is not None
+    assert re.search(rf'<th scope="row">events</th>\s*<td>{cp.size}</td>', html)

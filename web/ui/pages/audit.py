@@ -24,8 +24,8 @@ from projections.activity.visibility import EVERYTHING
 from projections.permissions import UserRecord
 from web.appkeys import SERVICES
 from web.log_verification import LOGS, verify_and_record
-from web.ui.access import namespace_as_stored, signed_in
-from web.ui.forms import Form
+from web.ui.access import admin, namespace_as_stored, signed_in
+from web.ui.forms import Form, see_other
 from web.ui.rendering import render
 
 routes = web.RouteTableDef()
@@ -89,6 +89,16 @@ async def verify_now(request: web.Request) -> web.Response:
     just_now = {"occurred_at": fact.timestamp, "actor": fact.actor, "ok": fact.ok,
                 "tampered": fact.tampered, "logs": fact.logs}
     return await _page(request, Form(values={k: "" for k in FIELDS}), None, just_now)
+
+
+@routes.post("/audit/checkpoint")
+async def sign_checkpoints(request: web.Request) -> web.StreamResponse:
+    """Seal and sign a checkpoint of each log now: admins only, as `POST
+    /api/v1/audit/checkpoint` (auditors read; signing writes to the logs' side tables)."""
+    services = request.app[SERVICES]
+    admin(request)
+    await services.pool.run(services.audit_tools.make_checkpoints)
+    raise see_other("/audit#tamper-evidence")
 
 
 async def _page(request: web.Request, form: Form, answer: dict[str, Any] | None,

@@ -283,6 +283,10 @@ class PolicyMachine(RuleBasedStateMachine):
         self.model.users[user].admin = True
         if self.model.services:
             self.model.teams[ADMINS_TEAM_ID][user] = OWNER
+        # F21: an admin owns every team they are in, and is not demoted when the grant ends.
+        for members in self.model.teams.values():
+            if user in members:
+                members[user] = OWNER
 
     @rule(user=users)
     def revoke_admin(self, user: UUID) -> None:

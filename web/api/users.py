@@ -14,7 +14,6 @@ from domain.errors import InvalidInputError, NotFoundError
 from domain.management_policy import (
     UnprocessableError,
     may_manage_tokens_of,
-    may_set_enabled,
     may_toggle_admin,
 )
 from projections.directory import Kind
@@ -29,6 +28,7 @@ from web.ldap.sync import refuse_directory_username
 from web.passwords import check_new_password, hash_password
 from web.services import Services
 from web.user_deletion import delete_account
+from web.user_enabling import set_enabled
 
 routes = web.RouteTableDef()
 
@@ -144,13 +144,7 @@ async def toggle_enabled(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     actor = current_user(request)
     user = find_user(services, request.match_info["id"])
-    enable = not user.enabled
-    last_admin = user.admin and user.enabled and not any(
-        u.admin and u.enabled and u.id != user.id for u in services.index.users.values())
-    may_set_enabled(actor.principal(), user.id, enable=enable,
-                    target_is_last_enabled_admin=last_admin)
-    await services.execute(lambda: services.store.set_user_enabled(user.id, enable),
-                           actor=actor.username)
+    await set_enabled(services, actor, user, enable=not user.enabled)
     return web.json_response(await user_body(services, services.index.users[user.id]))
 
 

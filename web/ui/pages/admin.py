@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.errors import DomainError, NotFoundError
-from domain.management_policy import may_set_enabled, may_toggle_admin
+from domain.management_policy import may_toggle_admin
 from domain.names import check_email
 from domain.values import Role, TeamKind
 from projections.permissions import UserRecord
@@ -20,6 +20,7 @@ from web.ui.access import admin, signed_in
 from web.ui.forms import Form, read_form, see_other
 from web.ui.rendering import render
 from web.user_deletion import delete_account
+from web.user_enabling import set_enabled
 
 routes = web.RouteTableDef()
 
@@ -101,18 +102,9 @@ async def toggle_admin(request: web.Request) -> web.StreamResponse:
 async def toggle_enabled(request: web.Request) -> web.StreamResponse:
     """Portus F7: admins disable and enable others; never the last enabled admin. The policy
     decides, as for `PUT /api/v1/users/:id/toggle_enabled`."""
-    services = request.app[SERVICES]
     me = signed_in(request)
     target = _target(request)
-    index = services.index
-    last_admin = target.enabled and target.admin and not any(
-        u.admin and u.enabled and u.id != target.id for u in index.users.values())
-    may_set_enabled(me.principal(), target.id, enable=not target.enabled,
-                    target_is_last_enabled_admin=last_admin)
-    store = services.store
-    change = store.disable_user if target.enabled else store.enable_user
-    target_id = target.id
-    await services.execute(lambda: change(target_id), actor=me.username)
+    await set_enabled(request.app[SERVICES], me, target, enable=not target.enabled)
     raise see_other("/sign_in" if target.id == me.id else "/admin/users")
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from domain.application import Wharfinger
+from domain.names import NameClaim, claim_id
 from domain.notifications import RegistryNotice
 from domain.repositories import NotificationReceipt, Repository, notice_id, repository_id
 from eventstore.location import StoreLocation
@@ -80,3 +81,28 @@ def test_a_wrong_no_such_repository_hint_neither_loses_nor_doubles(app: Wharfing
                                                          "v2": f"sha256:{2:064x}"}
     receipt = app.repository.get(notice_id("e2"))
     assert isinstance(receipt, NotificationReceipt)
+
+
+def test_a_namespace_holding_many_repositories_is_not_replayed_for_every_push(
+        app: Wharfinger) -> None:
+    """Each repository's first tag adds an event to its namespace; a push into a new repository
+    loads the namespace as a cached copy brought up to date, not by replaying all of them."""
+    for n in range(40):
+        assert app.record_notices([notice(f"p{n}", "push", f"team/repo{n}", tag="v1",
+                                          n=n)]) == ["recorded"]
+    rows: list[int] = []
+    select = app.recorder.select_events
+
+    def counting(*args: object, **kwargs: object) -> object:
+        found = select(*args, **kwargs)  # type: ignore[arg-type]
+        rows.append(len(found))
+        return found
+
+    app.recorder.select_events = counting  # type: ignore[method-assign]
+    assert app.record_notices([notice("last", "push", "team/repo-last", tag="v1", n=99)]) == [
+        "recorded"]
+    app.recorder.select_events = select  # type: ignore[method-assign]
+    claim = app.repository.get(claim_id("namespace", "team"))
+    assert isinstance(claim, NameClaim) and claim.owner_id is not None
+    assert len(select(claim.owner_id)) > 40  # created, then 41 repositories populated it
+    assert sum(rows) < 20, rows

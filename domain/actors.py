@@ -16,6 +16,9 @@ SYSTEM = "system"
 
 ANONYMOUS = "anonymous"
 
+CLI = "cli"
+"""The actor of changes made with the `wharfinger` command line on the server."""
+
 _current_actor: ContextVar[str] = ContextVar("wharfinger_actor", default=SYSTEM)
 
 

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis
 import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -16,6 +17,12 @@ from psycopg import sql
 from eventstore.location import StoreLocation, parse_postgres_url
 from web.app import create_app
 from web.settings import Settings, load_settings
+
+# Hypothesis's per-example deadline and its "too slow" check are timing assertions: on a loaded
+# machine they fail tests whose logic is fine. Speed is measured by bench/, never by tests.
+hypothesis.settings.register_profile(
+    "wharfinger", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile("wharfinger")
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://root@127.0.0.1:5432/wharfinger_test"
 TEST_ISSUER = "wharfinger.test"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from domain.actors import CLI as CLI_ACTOR
 from domain.actors import acting_as
 from web.settings import Settings
-
-CLI_ACTOR = "cli"
 
 
 def register(user_actions: Any) -> None:

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from domain.actors import CLI as CLI_ACTOR
 from domain.audit_trail import AuditTrail
 from domain.errors import InvalidInputError
 from eventstore.bundle import BundleError, export_bundle, verify_bundle
 from eventstore.open import open_log
 from eventstore.signed_note import NoteError
 from projections import time_travel
-from web.account_cli import CLI_ACTOR
 from web.audit_tools import AuditTools, audit_tools
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
 from web.log_verification import verify_and_record

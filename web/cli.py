@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from domain.actors import CLI as CLI_ACTOR
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.errors import DomainError
@@ -28,8 +29,6 @@ from web.registry_config import registry_config_yaml
 from web.secret_files import load_or_create_secret
 from web.services import EVENTS_LOG, signing_key_of, store_location
 from web.settings import ConfigError, Settings, load_settings
-
-CLI_ACTOR = "cli"
 
 
 class CliError(Exception):

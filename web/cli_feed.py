@@ -81,7 +81,7 @@ def _logs(store: Wharfinger, audit: AuditTrail) -> dict[str, Application[UUID]]:
 
 
 def _auditor(args: argparse.Namespace, settings: Settings) -> int:
-    from web.cli import CLI_ACTOR
+    from domain.actors import CLI as CLI_ACTOR
 
     with _opened(settings) as (store, _, _), acting_as(CLI_ACTOR):
         user = store.user_named(args.username)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from domain.actors import CLI as CLI_ACTOR
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.errors import NotFoundError
@@ -29,7 +30,6 @@ from web.passwords import check_new_password, hash_password
 from web.services import EVENTS_LOG, store_location
 from web.settings import Settings
 
-CLI_ACTOR = "cli"
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from domain.actors import CLI as CLI_ACTOR
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.errors import InvalidInputError, NotAllowedError, NotFoundError
@@ -22,8 +23,6 @@ from web.registry_delete import delete_repository, delete_tag
 from web.services import opened_event_log, signing_key_of
 from web.settings import Settings
 from web.token.keys import SigningKey
-
-CLI_ACTOR = "cli"
 
 
 def register(sub: Any) -> None:

@@ -43,7 +43,8 @@ def register(sub: Any) -> None:
     access.set_defaults(func=_access)
 
     explain = actions.add_parser("explain-token", help="why a token (by its jti) was issued")
-    explain.add_argument("jti")
+    explain.add_argument("jti", help="the token's jti (one issued before 2026-11-29 may start"
+                                     " with '-': put it after --)")
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(func=_explain)
 

@@ -144,7 +144,9 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
         "exp": now + lifetime,
         "nbf": now,
         "iat": now,
-        "jti": secrets.token_urlsafe(24),
+        # 128 random bits in hex: never starts with "-", which a shell or the CLI would take
+        # for an option (`wharfinger audit explain-token <jti>`).
+        "jti": secrets.token_hex(16),
         "access": decided.access,
     }
     await record_issued(services, request, auth, service, decided, jti=str(claims["jti"]),

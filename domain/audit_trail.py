@@ -24,12 +24,6 @@ class AuditTrail(Application[UUID]):
         the caller's thread so the writer thread holds the GIL as briefly as possible."""
         return self.mapper.to_stored_event(fact)
 
-    def record_encoded(self, stored: Sequence[StoredEvent]) -> int:
-        """Append encoded facts in one transaction (what `save` does for facts, without the
-        aggregate bookkeeping they do not need); returns the position of the last one."""
-        ids = self.recorder.insert_events(list(stored))
-        return ids[-1] if ids else 0
-
     def record_new(self, stored: Sequence[StoredEvent]) -> tuple[list[bool], int]:
         """Append encoded facts whose ids derive from outside identifiers, in one transaction,
         each once: per fact True if appended now, False if it was recorded before (or earlier

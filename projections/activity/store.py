@@ -132,11 +132,14 @@ class ActivityStore:
             if conn.execute("SELECT count(*) FROM activity_schema").fetchone()[0] == 0:
                 conn.execute(self._sql("INSERT INTO activity_schema (version) VALUES (?)"),
                              (SCHEMA_VERSION,))
-            for statement in _INDEXES if indexes else ():
-                conn.execute(statement)
+            # The tracking rows before the indexes: a node already running takes its tracking
+            # row, then writes entries; a starting node that took the entries' index lock
+            # first and then waited on that row deadlocked with it (PostgreSQL, two nodes).
             for log in LOGS:
                 conn.execute(self._sql("INSERT INTO activity_tracking (log, position) VALUES (?, 0)"
                                        " ON CONFLICT (log) DO NOTHING"), (log,))
+            for statement in _INDEXES if indexes else ():
+                conn.execute(statement)
 
     def create_indexes(self) -> None:
         with self._connect(write=True) as conn:

@@ -124,10 +124,14 @@ class TransparencyLog:
 
     # -- sealing ------------------------------------------------------------------------------
 
-    def seal(self, batch: int = 2000) -> int:
-        """Append every event not yet in the tree; returns the tree size."""
+    def seal(self, batch: int = 2000, *, until: float | None = None) -> int:
+        """Append every event not yet in the tree; returns the tree size. With `until` (a
+        `time.monotonic()` deadline), stop after the batch that passes it: what is sealed by
+        then is a prefix of the log like any other."""
         self._tables()
         while True:
+            if until is not None and time.monotonic() > until:
+                return self.size()
             with self.side.transaction() as cur:
                 self._lock(cur)
                 size, last_position = self._head(cur)
@@ -272,9 +276,10 @@ class TransparencyLog:
 
     # -- checkpoints --------------------------------------------------------------------------
 
-    def make_checkpoint(self, signer: Signer) -> SignedCheckpoint:
-        """Seal new events and sign a checkpoint of the tree if it grew since the last one."""
-        size = self.seal()
+    def make_checkpoint(self, signer: Signer, *, until: float | None = None) -> SignedCheckpoint:
+        """Seal new events (until the deadline, if given) and sign a checkpoint of the tree if
+        it grew since the last one."""
+        size = self.seal(until=until)
         latest = self.latest_checkpoint()
         if latest is not None and latest.size >= size:
             return latest

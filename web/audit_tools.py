@@ -65,10 +65,11 @@ class AuditTools:
                                     field="log")
         return found
 
-    def make_checkpoints(self) -> None:
-        """Seal and sign every log (blocking)."""
+    def make_checkpoints(self, until: float | None = None) -> None:
+        """Seal and sign every log (blocking); with `until` (a `time.monotonic()` deadline),
+        seal what can be sealed by then."""
         for tlog in self.tlogs.values():
-            tlog.make_checkpoint(self.signer)
+            tlog.make_checkpoint(self.signer, until=until)
 
     async def keep_signing(self, pool: BlockingPool, interval: float) -> None:
         """Sign a checkpoint of each log every `interval` seconds, until cancelled."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from web.password_check import PasswordChecker
 
 log = logging.getLogger(__name__)
+
+SEAL_AT_SHUTDOWN_SECONDS = 3.0
 T = TypeVar("T")
 
 EVENTS_LOG = "events"
@@ -189,10 +192,12 @@ def feed_runner(settings: Settings, activity: ActivityStore, store: Wharfinger,
 
 async def _seal_at_shutdown(pool: BlockingPool, tools: AuditTools) -> None:
     """Sign a last checkpoint of each log, so what was appended since the last periodic one
-    is sealed when the node stops (an auditor's `audit verify` then has nothing unanchored)."""
+    is sealed when the node stops (an auditor's `audit verify` then has nothing unanchored).
+    Bounded: a long unsealed tail (a busy token endpoint) is sealed for SEAL_AT_SHUTDOWN_SECONDS
+    and the rest left to the next node's rounds, so a stop stays within an orchestrator's grace
+    period (pool work cannot be cancelled, only given a deadline)."""
     try:
-        async with asyncio.timeout(10):
-            await pool.run(tools.make_checkpoints)
+        await pool.run(tools.make_checkpoints, time.monotonic() + SEAL_AT_SHUTDOWN_SECONDS)
     except Exception as e:  # the store is down: the next node's first round seals it
         log.warning("cannot sign the audit checkpoints at shutdown: %s: %s",
                     type(e).__name__, e)

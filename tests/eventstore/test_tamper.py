@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -266,3 +267,22 @@ def test_cli_verify_names_the_event_and_exits_non_zero(
     out_text = capsys.readouterr().out
     assert f"MODIFIED: event {oid} v1 at position 3" in out_text
     assert "TAMPERING DETECTED" in out_text
+
+
+def test_a_sealing_deadline_signs_the_prefix_sealed_by_then(
+        sealed: tuple[StoreLocation, str, int]) -> None:
+    """What a stopping node does with a long unsealed tail (web.services._seal_at_shutdown)."""
+    location = sealed[0]
+    store = open_log(location, Wharfinger, "events")
+    try:
+        tlog = TransparencyLog(SideTables(location), store, "events",
+                               "wharfinger.test/wharfinger/events")
+        before = tlog.size()
+        past = time.monotonic() - 1
+        assert tlog.make_checkpoint(SIGNER, until=past).size == before  # nothing more sealed
+        later = tlog.make_checkpoint(SIGNER, until=time.monotonic() + 60)
+        assert later.size == before + 1  # the unsealed event
+    finally:
+        store.close()
+    report = verify(location)
+    assert report.ok and report.unsealed == 0

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from domain.errors import NotAllowedError
 from web.api.requests import json_object, text_field
+from web.api.users import no_extra_fields
 from web.app_tokens import hash_token, new_token
 from web.appkeys import SERVICES
 from web.passwords import check_new_password, hash_password
@@ -19,6 +20,7 @@ async def bootstrap(request: web.Request) -> web.Response:
     if not services.settings["first_user_admin.enabled"]:
         raise NotAllowedError("this instance has disabled this endpoint")
     body = await json_object(request, "user")
+    no_extra_fields(body, {"username", "email", "password"})
     username = text_field(body, "username", max_length=128)
     email = text_field(body, "email", max_length=254)
     password = check_new_password(text_field(body, "password", max_length=1024))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import AppStarter
 from tests.ui.test_console_http import sign_in
 from tests.web.api.helpers import Api
 from tests.web.world import SERVICE
@@ -206,3 +207,14 @@ async def test_sign_in_times_come_from_console_sign_ins_and_token_requests(api: 
     await sign_in(api.client, "viewer")
     current, last = await sign_in_times()
     assert current is not None and current > first and last == first
+
+
+async def test_bootstrap_refuses_fields_it_does_not_take_and_creates_nobody(
+        start_app: AppStarter) -> None:
+    client = await start_app()
+    body = {"username": "first", "email": "first@example.org", "password": "a long password"}
+    extra = await client.post("/api/v1/users/bootstrap", json={**body, "admin": False})
+    assert extra.status == 400
+    assert (await extra.json())["message"] == {"admin": ["is not a known field"]}
+    created = await client.post("/api/v1/users/bootstrap", json=body)  # nobody was created
+    assert created.status == 201, await created.text()

@@ -67,3 +67,7 @@ class AccessRules:
     push_policy: PushPolicy = PushPolicy.ALLOW_TEAMS
     delete_enabled: bool = True
     delete_contributors: bool = False
+
+MAX_DESCRIPTION_LENGTH = 16384
+"""Descriptions of namespaces, teams and repositories (markdown in Portus): the API
+and the console refuse longer ones whole."""

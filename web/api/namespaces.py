@@ -22,7 +22,7 @@ from domain.management_policy import (
     may_view_namespace,
 )
 from domain.names import check_namespace_name
-from domain.values import Visibility
+from domain.values import MAX_DESCRIPTION_LENGTH, Visibility
 from projections.permissions import NamespaceRecord, UserRecord
 from web.api.pagination import paginated
 from web.api.present import (
@@ -108,7 +108,7 @@ async def create_namespace(request: web.Request) -> web.Response:
     no_extra_fields(body, {"name", "team", "description"})
     name = text_field(body, "name", max_length=1024)
     team = team_named(services, text_field(body, "team", max_length=255))
-    description = text_field(body, "description", required=False, max_length=16384)
+    description = text_field(body, "description", required=False, max_length=MAX_DESCRIPTION_LENGTH)
     check_namespace_name(name)
     may_create_namespace(user.principal(), team_facts(services, team, user), switches(services))
     ns = await services.execute(lambda: services.store.create_namespace(
@@ -135,7 +135,7 @@ async def update_namespace(request: web.Request) -> web.Response:
     body = await json_object(request, "namespace")
     no_extra_fields(body, {"name", "description", "team", "visibility"})
     name = optional_text(body, "name", max_length=1024)
-    description = optional_text(body, "description", max_length=16384)
+    description = optional_text(body, "description", max_length=MAX_DESCRIPTION_LENGTH)
     team_name = optional_text(body, "team", max_length=255)
     visibility = _visibility(body["visibility"]) if body.get("visibility") is not None else None
     if name is not None:

@@ -7,38 +7,23 @@ repositories of the namespaces they may pull from. Deleting goes through the reg
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
 
-from domain.errors import ForbiddenError, NotAllowedError, NotFoundError
-from domain.management_policy import may_describe_repository
-from domain.policy import repository_decisions
-from domain.values import Action
-from eventstore.reader import head_position
+from domain.errors import ForbiddenError, NotFoundError
+from domain.values import MAX_DESCRIPTION_LENGTH, Action
 from projections.directory import Kind
-from projections.permissions import NamespaceRecord, PermissionIndex, UserRecord
+from projections.permissions import NamespaceRecord, UserRecord
 from projections.repositories import RepositoryRecord, TagRecord
 from web.api.pagination import paginated
-from web.api.present import role_in
 from web.api.requests import api_admin, api_user, json_object, text_field
 from web.api.users import no_extra_fields
 from web.appkeys import SERVICES
-from web.registry_client import RegistryClient, registry_client, target_of
-from web.registry_delete import Record, delete_repository, delete_tag
+from web.repository_actions import allowed, delete_repositories_as, delete_tag_as, describe
 from web.services import Services
 
 routes = web.RouteTableDef()
-
-
-def allowed(index: PermissionIndex, user: UserRecord, repo: RepositoryRecord,
-            action: Action) -> bool:
-    ns = index.namespaces.get(repo.namespace_id)
-    facts = ns.facts() if ns else None
-    role = index.role_of(user.id, ns.team_id) if ns else None
-    return repository_decisions(user.principal(), facts, role, index.rules)[action].allowed
 
 
 def tag_json(services: Services, tag: TagRecord) -> dict[str, Any]:
@@ -124,13 +109,8 @@ async def describe_repository(request: web.Request) -> web.Response:
     repo = visible_repository(request, user)
     body = await json_object(request, "repository")
     no_extra_fields(body, {"description"})
-    description = text_field(body, "description", max_length=16384)
-    may_describe_repository(user.principal(),
-                            role_in(services, user, services.index.namespaces[
-                                repo.namespace_id].team_id))
-    full_name = repo.full_name
-    await services.execute(lambda: services.store.describe_repository(full_name, description),
-                           actor=user.username)
+    description = text_field(body, "description", max_length=MAX_DESCRIPTION_LENGTH)
+    await describe(services, user, repo, description)
     return web.json_response(repository_json(services, repo, user))
 
 
@@ -186,35 +166,6 @@ async def show_tag(request: web.Request) -> web.Response:
 # -- deletion through the registry's API -----------------------------------------------------
 
 
-def _may_delete(services: Services, user: UserRecord, repo: RepositoryRecord) -> None:
-    if not services.index.rules.delete_enabled:
-        raise NotAllowedError("this instance has disabled deletes (delete.enabled)")
-    if not allowed(services.index, user, repo, Action.DELETE):
-        raise ForbiddenError("Authorization fails")
-
-
-@asynccontextmanager
-async def _client(services: Services) -> AsyncIterator[RegistryClient]:
-    registry = services.index.registry
-    if registry is None:
-        raise NotFoundError("no registry is registered", field="registry")
-    async with registry_client(target_of(registry.hostname, registry.use_ssl),
-                               services.signing_key, services.settings) as client:
-        yield client
-
-
-def _record(services: Services, user: UserRecord) -> Record:
-    async def record(command: Callable[[], list[str]]) -> list[str]:
-        removed = await services.execute(command, actor=user.username)
-        # The registry's echo may have recorded the delete first (then ours records nothing):
-        # wait until this node's read model has everything in the log, so the caller sees it.
-        head = await services.pool.run(head_position, services.store)
-        await services.follower.wait_for(head)
-        return removed
-
-    return record
-
-
 def _confirmed(request: web.Request) -> bool:
     return request.query.get("confirm_siblings", "").lower() in ("true", "1", "yes")
 
@@ -230,11 +181,8 @@ async def delete_tag_route(request: web.Request) -> web.Response:
     repo, tag = found
     if not allowed(services.index, user, repo, Action.PULL):
         raise ForbiddenError("Authorization fails")
-    _may_delete(services, user, repo)
-    async with _client(services) as client:
-        gone = await delete_tag(services.store, services.pool, client, _record(services, user),
-                                repo.full_name, tag.name, subject=user.username,
-                                confirm_siblings=_confirmed(request))
+    gone = await delete_tag_as(services, user, repo, tag.name,
+                               confirm_siblings=_confirmed(request))
     return web.json_response({"repository": repo.full_name, "deleted": gone})
 
 
@@ -243,12 +191,8 @@ async def delete_repository_route(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = api_user(request)
     repo = visible_repository(request, user)
-    _may_delete(services, user, repo)
-    async with _client(services) as client:
-        gone = await delete_repository(services.store, services.pool, client,
-                                       _record(services, user), repo.full_name,
-                                       subject=user.username)
-    return web.json_response({"repository": repo.full_name, "deleted": gone})
+    deleted = await delete_repositories_as(services, user, [repo])
+    return web.json_response({"repository": repo.full_name, "deleted": deleted[repo.full_name]})
 
 
 @routes.delete(r"/api/v1/namespaces/{id}/repositories")
@@ -261,12 +205,4 @@ async def delete_namespace_repositories(request: web.Request) -> web.Response:
     repos = [r for r in services.catalog.listed() if r.namespace_id == ns_uuid]
     if ns_uuid is None:
         raise NotFoundError("Not found")
-    for repo in repos:
-        _may_delete(services, user, repo)
-    deleted: dict[str, list[str]] = {}
-    async with _client(services) as client:
-        for repo in repos:
-            deleted[repo.full_name] = await delete_repository(
-                services.store, services.pool, client, _record(services, user),
-                repo.full_name, subject=user.username)
-    return web.json_response({"deleted": deleted})
+    return web.json_response({"deleted": await delete_repositories_as(services, user, repos)})

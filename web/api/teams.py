@@ -23,7 +23,7 @@ from domain.management_policy import (
     may_view_team,
 )
 from domain.policy import Principal
-from domain.values import Role, TeamKind
+from domain.values import MAX_DESCRIPTION_LENGTH, Role, TeamKind
 from projections.permissions import TeamRecord, UserRecord
 from web.api.pagination import paginated
 from web.api.present import (
@@ -96,7 +96,7 @@ async def create_team(request: web.Request) -> web.Response:
     body = await json_object(request, "team")
     no_extra_fields(body, {"name", "description", "owner_id"})
     name = text_field(body, "name", max_length=255)
-    description = text_field(body, "description", required=False, max_length=16384)
+    description = text_field(body, "description", required=False, max_length=MAX_DESCRIPTION_LENGTH)
     owner = user
     raw_owner = body.get("owner_id")
     if raw_owner is not None:
@@ -124,7 +124,7 @@ async def update_team(request: web.Request) -> web.Response:
     body = await json_object(request, "team")
     no_extra_fields(body, {"name", "description"})
     name = optional_text(body, "name", max_length=255)
-    description = optional_text(body, "description", max_length=16384)
+    description = optional_text(body, "description", max_length=MAX_DESCRIPTION_LENGTH)
     await services.execute(lambda: services.store.update_team(
         team.id, name=name, description=description), actor=user.username)
     return web.json_response(team_json(services, services.index.teams[team.id], user))

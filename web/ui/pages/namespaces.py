@@ -17,7 +17,7 @@ from domain.management_policy import (
     may_move_namespace,
     may_update_namespace,
 )
-from domain.values import NamespaceKind, Visibility
+from domain.values import MAX_DESCRIPTION_LENGTH, NamespaceKind, Visibility
 from projections.browsing import Descriptions, may_see_namespace, team_named, visible_namespaces
 from projections.permissions import NamespaceRecord, UserRecord
 from web.api.present import role_in, switches, team_facts
@@ -29,7 +29,7 @@ from web.ui.sessions import current_user
 
 routes = web.RouteTableDef()
 
-MAX_DESCRIPTION = 16384
+MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 
 
 def creatable_teams(request: web.Request, user: UserRecord) -> list[str]:

@@ -15,11 +15,12 @@ from aiohttp import web
 from domain.errors import DomainError, NotFoundError
 from domain.management_policy import may_describe_repository
 from domain.social import MAX_COMMENT_LENGTH, may_comment
-from domain.values import Action
+from domain.values import MAX_DESCRIPTION_LENGTH, Action
 from projections.repositories import RepositoryRecord
-from web.api import repositories as api
 from web.appkeys import SERVICES
-from web.registry_delete import delete_tag
+from web.repository_actions import allowed as repository_allowed
+from web.repository_actions import delete_tag_as, may_delete, may_describe
+from web.repository_actions import describe as describe_repository
 from web.ui.access import allowed, signed_in
 from web.ui.forms import Form, read_form, see_other
 from web.ui.rendering import render
@@ -44,7 +45,7 @@ def _repository(request: web.Request) -> RepositoryRecord:
     return repo
 
 
-MAX_DESCRIPTION = 16384  # as PUT /api/v1/repositories/:id
+MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 
 
 @routes.get(r"/repositories/{id:\d+}")
@@ -59,7 +60,7 @@ def _page(request: web.Request, form: Form, status: int = 200) -> web.Response:
     index = services.index
     ns = index.namespaces[repo.namespace_id]
     role = index.role_of(user.id if user else None, ns.team_id)
-    can_delete = user is not None and index.rules.delete_enabled and api.allowed(
+    can_delete = user is not None and index.rules.delete_enabled and repository_allowed(
         index, user, repo, Action.DELETE)
     can_comment = user is not None and allowed(may_comment, user.admin, ns.facts(), role)
     can_describe = user is not None and allowed(may_describe_repository, user.principal(), role)
@@ -133,12 +134,10 @@ async def delete(request: web.Request) -> web.StreamResponse:
     if found is None or found[0].id != repo.id:
         raise NotFoundError("There is no such tag.")
     tag = found[1]
-    api._may_delete(services, user, repo)
+    may_delete(services, user, repo)  # before reading the form: a refusal names no field
     form = await read_form(request, "confirm_siblings")
-    async with api._client(services) as client:
-        await delete_tag(services.store, services.pool, client, api._record(services, user),
-                         repo.full_name, tag.name, subject=user.username,
-                         confirm_siblings=form.values["confirm_siblings"] == "on")
+    await delete_tag_as(services, user, repo, tag.name,
+                        confirm_siblings=form.values["confirm_siblings"] == "on")
     if services.catalog.by_full_name(repo.full_name) is None or not repo.tags:
         raise see_other(f"/namespaces/{repo.namespace_name}")
     raise see_other(f"/repositories/{repo.id}")
@@ -150,13 +149,10 @@ async def describe(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
     repo = _repository(request)
-    ns = services.index.namespaces[repo.namespace_id]
-    may_describe_repository(user.principal(), services.index.role_of(user.id, ns.team_id))
+    may_describe(services, user, repo)  # before reading the form, as the API refuses first
     form = await read_form(request, "description", max_length=MAX_DESCRIPTION)
     if not form.ok:
         form.values["body"] = ""
         return _page(request, form, status=422)
-    full_name, description = repo.full_name, form.values["description"].strip()
-    await services.execute(lambda: services.store.describe_repository(full_name, description),
-                           actor=user.username)
+    await describe_repository(services, user, repo, form.values["description"].strip())
     raise see_other(f"/repositories/{repo.id}")

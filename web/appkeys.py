@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from web.log_verification import VerificationGate
 from web.services import Services
 from web.settings import Settings
 from web.ui.console import Console
@@ -11,3 +12,4 @@ from web.ui.console import Console
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 CONSOLE = web.AppKey("console", Console)
+VERIFICATION_GATE = web.AppKey("verification_gate", VerificationGate)

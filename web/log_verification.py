@@ -1,9 +1,14 @@
 """Verify the logs and record the outcome (domain.verifications): the CLI's `audit verify` and the
-console's "verify now" run this, so both leave the same fact behind."""
+console's "verify now" run this, so both leave the same fact behind. In a server, the
+`VerificationGate` lets one verification run at a time; a second request waits for its outcome."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.verifications import LogsVerified
@@ -32,3 +37,62 @@ def verify_and_record(tools: AuditTools, *, actor: str, logs: Iterable[str] = LO
                             verifier_key=tools.signer.verifier.encode())
     tools.tlog("audit").app.save(fact)
     return reports, fact
+
+
+@dataclass
+class RunningVerification:
+    """A verification under way: who started it and when, how many later requests wait for it,
+    and its outcome once recorded (a future that never fails to complete: see `carry_out`)."""
+
+    actor: str
+    started_at: datetime
+    outcome: Future[LogsVerified] = field(default_factory=Future)
+    waiting: int = 0
+
+
+class VerificationGate:
+    """At most one verification at a time in this process.
+
+    Verifying reads both logs end to end and holds a pool thread for as long as that takes; a
+    second click (or a second auditor) joins the run under way instead of starting another and
+    is told who started it and when, then shown the same outcome.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: RunningVerification | None = None
+
+    @property
+    def running(self) -> RunningVerification | None:
+        return self._running
+
+    def start_or_join(self, actor: str) -> tuple[RunningVerification, bool]:
+        """The run to wait for, and True when the caller started it (and must `carry_out` it)."""
+        with self._lock:
+            if self._running is not None:
+                self._running.waiting += 1
+                return self._running, False
+            run = RunningVerification(actor=actor, started_at=datetime.now(UTC))
+            # Running from the start, so a waiter that gives up cannot cancel it for the others.
+            run.outcome.set_running_or_notify_cancel()
+            self._running = run
+            return run, True
+
+    def carry_out(self, run: RunningVerification, tools: AuditTools,
+                  logs: Iterable[str] = LOGS) -> LogsVerified:
+        """Verify and record (blocking), hand the outcome to every waiter, then let the next
+        verification start."""
+        try:
+            _, fact = verify_and_record(tools, actor=run.actor, logs=logs)
+        except BaseException as e:
+            self._finish(run)
+            run.outcome.set_exception(e)
+            raise
+        self._finish(run)
+        run.outcome.set_result(fact)
+        return fact
+
+    def _finish(self, run: RunningVerification) -> None:
+        with self._lock:
+            if self._running is run:
+                self._running = None

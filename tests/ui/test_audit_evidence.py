@@ -4,7 +4,10 @@ backends)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+from collections.abc import Callable
 from html import unescape
 
 from aiohttp.test_utils import TestClient
@@ -13,7 +16,7 @@ from tests.ui.test_console_http import csrf_of, sign_in
 from tests.web.test_activities_api import caught_up
 from tests.web.test_cli import cli_env
 from tests.web.world import World
-from web.appkeys import SERVICES
+from web.appkeys import SERVICES, VERIFICATION_GATE
 from web.cli import main
 from web.settings import Settings
 
@@ -102,3 +105,67 @@ async def test_admins_sign_checkpoints_from_the_page_and_auditors_may_not(
     cp = await services.pool.run(tlog.latest_checkpoint)
     assert cp is not None
     assert re.search(rf'<th scope="row">events</th>\s*<td>{cp.size}</td>', html)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out waiting for the server")
+
+
+async def test_a_second_verify_now_joins_the_run_under_way_and_shows_its_outcome(
+        client: Client, world: World) -> None:
+    services = client.app[SERVICES]
+    gate = client.app[VERIFICATION_GATE]
+    await services.execute(lambda: services.store.grant_auditor(world.user_ids["outsider"]))
+    # Two sessions on the same server: the admin and the auditor `outsider` (a second client
+    # of the running server; closing only its HTTP session leaves the server to the fixture).
+    other = TestClient(client.server)
+    try:
+        await sign_in(client, "admin")
+        await sign_in(other, "outsider")
+        admin_csrf = csrf_of(await (await client.get("/audit")).text())
+        auditor_csrf = csrf_of(await (await other.get("/audit")).text())
+        before = audit_positions(client)
+        # Every pool thread busy (web.services: 8), so the first verification stays queued
+        # while the second request arrives; nothing else is held back.
+        release, busy = threading.Event(), threading.Semaphore(0)
+
+        def occupy() -> None:
+            busy.release()
+            release.wait(30)
+
+        occupying = [asyncio.ensure_future(services.pool.run(occupy)) for _ in range(8)]
+        for _ in occupying:
+            await asyncio.to_thread(busy.acquire)
+        first = asyncio.ensure_future(client.post("/audit/verify", data={"_csrf": admin_csrf}))
+        await _until(lambda: gate.running is not None)
+        second = asyncio.ensure_future(other.post("/audit/verify",
+                                                  data={"_csrf": auditor_csrf}))
+        await _until(lambda: gate.running is not None and gate.running.waiting == 1)
+        release.set()
+        await asyncio.gather(*occupying)
+        started, joined = await first, await second
+        started_html, joined_html = await started.text(), await joined.text()
+        after_both = audit_positions(client)
+        # Once it is over, the next click verifies again.
+        assert gate.running is None
+        again = await (await other.post("/audit/verify", data={"_csrf": auditor_csrf})).text()
+    finally:
+        await other.session.close()
+    assert started.status == joined.status == 200
+    # Verified once, not twice: one fact in the audit trail.
+    assert after_both == before + 1
+    assert 'id="verification-joined"' not in started_html
+    notice = re.search(r'id="verification-joined"[^>]*>(.*?)</p>', joined_html, re.S)
+    assert notice is not None
+    assert "A verification was already running, started at" in notice[1]
+    assert notice[1].rstrip().endswith("by admin; this is its result (the logs were verified"
+                                       " once, not twice).")
+    # Both pages show the same outcome: the admin's run.
+    for html in (started_html, joined_html):
+        assert "Verified by admin" in html and "Not proven" in html
+    assert "Verified by outsider" in again and 'id="verification-joined"' not in again
+    assert audit_positions(client) == before + 2

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from web.appkeys import CONSOLE, SERVICES
+from web.appkeys import CONSOLE, SERVICES, VERIFICATION_GATE
+from web.log_verification import VerificationGate
 from web.secret_files import load_or_create_secret
 from web.ui.console import STATIC_DIR, Console, template_environment
 from web.ui.middleware import console_middleware
@@ -34,6 +35,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     app.middlewares.append(console_middleware)
     app.cleanup_ctx.append(_console_ctx)
+    app[VERIFICATION_GATE] = VerificationGate()
     for module in (auth, browse, namespaces, teams, admin, profile, audit, repositories,
                    activities):
         app.add_routes(module.routes)

@@ -10,6 +10,7 @@ time-travel functions (projections.time_travel), computed in the blocking pool.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,8 @@ from projections import time_travel
 from projections.activity.store import Query
 from projections.activity.visibility import EVERYTHING
 from projections.permissions import UserRecord
-from web.appkeys import SERVICES
-from web.log_verification import LOGS, verify_and_record
+from web.appkeys import SERVICES, VERIFICATION_GATE
+from web.log_verification import LOGS
 from web.ui.access import admin, namespace_as_stored, signed_in
 from web.ui.forms import Form, see_other
 from web.ui.rendering import render
@@ -84,11 +85,17 @@ async def verify_now(request: web.Request) -> web.Response:
     so the next visitor sees it too). Reads only: auditors may run it."""
     user = auditor(request)
     services = request.app[SERVICES]
-    _, fact = await services.pool.run(lambda: verify_and_record(services.audit_tools,
-                                                                actor=user.username))
+    run, started = request.app[VERIFICATION_GATE].start_or_join(user.username)
+    if started:
+        fact = await services.pool.run(request.app[VERIFICATION_GATE].carry_out, run,
+                                       services.audit_tools)
+    else:
+        # Another request's run: wait for its outcome without taking a pool thread.
+        fact = await asyncio.wrap_future(run.outcome)
     just_now = {"occurred_at": fact.timestamp, "actor": fact.actor, "ok": fact.ok,
                 "tampered": fact.tampered, "logs": fact.logs}
-    return await _page(request, Form(values={k: "" for k in FIELDS}), None, just_now)
+    joined = None if started else {"actor": run.actor, "started_at": run.started_at}
+    return await _page(request, Form(values={k: "" for k in FIELDS}), None, just_now, joined)
 
 
 @routes.post("/audit/checkpoint")
@@ -102,7 +109,8 @@ async def sign_checkpoints(request: web.Request) -> web.StreamResponse:
 
 
 async def _page(request: web.Request, form: Form, answer: dict[str, Any] | None,
-                verification: dict[str, Any] | None = None) -> web.Response:
+                verification: dict[str, Any] | None = None,
+                joined: dict[str, Any] | None = None) -> web.Response:
     services = request.app[SERVICES]
     tools = services.audit_tools
     checkpoints = []
@@ -115,6 +123,7 @@ async def _page(request: web.Request, form: Form, answer: dict[str, Any] | None,
         verification = await _last_verification(request)
     return render(request, "audit.html", status=422 if form.errors else 200, form=form,
                   answer=answer, checkpoints=checkpoints, verification=verification,
+                  joined=joined,
                   global_namespace=GLOBAL_NAMESPACE_NAME,
                   verifier_key=tools.signer.verifier.encode())
 

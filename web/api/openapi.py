@@ -53,7 +53,8 @@ SCHEMAS: dict[str, Schema] = {
         "id": INT, "username": STRING, "email": STRING, "current_sign_in_at": TIME,
         "last_sign_in_at": TIME, "created_at": TIME, "updated_at": TIME, "admin": BOOL,
         "enabled": BOOL, "locked_at": TIME, "namespace_id": _nullable(INT),
-        "display_name": _nullable(STRING), "bot": BOOL}, {"plain_token": STRING}),
+        "display_name": _nullable(STRING), "bot": BOOL, "auditor": BOOL},
+        {"plain_token": STRING}),
     "ApplicationToken": _object({"id": INT, "application": STRING}, {"plain_token": STRING}),
     "Bootstrap": _object({"id": INT, "username": STRING, "application": STRING,
                           "token_id": INT, "plain_token": STRING}),
@@ -189,6 +190,9 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/users/{id}/toggle_admin": {
         "put": _op("Grant or revoke admin (admins, never oneself)", 200, _ref("User"),
                    errors=(409, 422), params=ID)},
+    "/api/v1/users/{id}/toggle_auditor": {
+        "put": _op("Grant or revoke the read-only auditor role (admins)", 200, _ref("User"),
+                   params=ID)},
     "/api/v1/users/{id}/toggle_enabled": {
         "put": _op("Disable (self or admins) or re-enable (admins) a user", 200, _ref("User"),
                    errors=(409, 422), params=ID)},

@@ -168,7 +168,7 @@ def user_json(services: Services, user: UserRecord, sign_ins: SignIns | None = N
             "created_at": _time(entry.created_at), "updated_at": _time(entry.updated_at),
             "admin": user.admin, "enabled": user.enabled, "locked_at": None,
             "namespace_id": services.directory.number_of(ns.id) if ns else None,
-            "display_name": user.display_name, "bot": user.bot}
+            "display_name": user.display_name, "bot": user.bot, "auditor": user.auditor}
 
 
 def team_json(services: Services, team: TeamRecord, viewer: UserRecord | None = None) -> Json:

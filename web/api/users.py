@@ -138,6 +138,18 @@ async def toggle_admin(request: web.Request) -> web.Response:
     return web.json_response(await user_body(services, services.index.users[user.id]))
 
 
+@routes.put("/api/v1/users/{id}/toggle_auditor")
+async def toggle_auditor(request: web.Request) -> web.Response:
+    """The auditor role (domain.auditors: reads every record, changes nothing), as the console's
+    admin page and `wharfinger auditor grant|revoke` give it; admins only, like toggle_admin."""
+    services = request.app[SERVICES]
+    actor = current_admin(request)
+    user = find_user(services, request.match_info["id"])
+    command = services.store.revoke_auditor if user.auditor else services.store.grant_auditor
+    await services.execute(lambda: command(user.id), actor=actor.username)
+    return web.json_response(await user_body(services, services.index.users[user.id]))
+
+
 @routes.put("/api/v1/users/{id}/toggle_enabled")
 async def toggle_enabled(request: web.Request) -> web.Response:
     """Extension of Portus's `PUT /toggle_enabled/:id` (F7)."""

@@ -11,7 +11,8 @@ from tests.web.world import SERVICE
 from web.appkeys import SERVICES
 
 USER_KEYS = {"id", "username", "email", "current_sign_in_at", "last_sign_in_at", "created_at",
-             "updated_at", "admin", "enabled", "locked_at", "namespace_id", "display_name", "bot"}
+             "updated_at", "admin", "enabled", "locked_at", "namespace_id", "display_name", "bot",
+             "auditor"}
 
 
 async def test_admin_lists_shows_creates_updates_and_deletes_users(api: Api) -> None:
@@ -218,3 +219,36 @@ async def test_bootstrap_refuses_fields_it_does_not_take_and_creates_nobody(
     assert (await extra.json())["message"] == {"admin": ["is not a known field"]}
     created = await client.post("/api/v1/users/bootstrap", json=body)  # nobody was created
     assert created.status == 201, await created.text()
+
+
+async def test_admins_grant_and_revoke_the_auditor_role_through_the_api(api: Api) -> None:
+    services = api.client.app[SERVICES]
+    outsider = 5
+    probe = "/api/v1/audit/users/viewer/permissions"
+    assert (await api.call("GET", probe, who="outsider")).status == 403
+    # Nobody but an admin toggles it: no credentials, a team owner, the target himself.
+    for who, status in ((None, 401), ("owner", 403), ("outsider", 403)):
+        refused = await api.call("PUT", f"/api/v1/users/{outsider}/toggle_auditor", who=who)
+        assert refused.status == status
+        assert (await refused.json())["message"]
+    assert not services.index.users[api.world.user_ids["outsider"]].auditor
+    # Unknown or malformed ids are a 404 with a JSON body.
+    for missing in ("999", "x"):
+        gone = await api.call("PUT", f"/api/v1/users/{missing}/toggle_auditor")
+        assert gone.status == 404 and (await gone.json())["message"]
+    # Granted: the user JSON says so and the audit API answers him.
+    granted = await api.ok("PUT", f"/api/v1/users/{outsider}/toggle_auditor")
+    assert granted["auditor"] is True and granted["admin"] is False
+    assert (await api.call("GET", probe, who="outsider")).status == 200
+    # Revoked: refused again.
+    revoked = await api.ok("PUT", f"/api/v1/users/{outsider}/toggle_auditor")
+    assert revoked["auditor"] is False
+    assert (await api.call("GET", probe, who="outsider")).status == 403
+    # Both are events on the user, with the admin as actor.
+    topics = ("User.AuditorGranted", "User.AuditorRevoked")
+    log = [services.store.mapper.to_domain_event(n)
+           for n in services.store.recorder.select_notifications(start=None, limit=1000)
+           if n.topic.endswith(topics)]
+    assert [(type(e).__name__, e.originator_id, e.actor) for e in log] == [
+        ("AuditorGranted", api.world.user_ids["outsider"], "admin"),
+        ("AuditorRevoked", api.world.user_ids["outsider"], "admin")]

@@ -58,3 +58,63 @@ async def test_the_global_namespace_is_asked_for_by_the_registrys_host(
     assert feed.status == 200 and 'id="e-namespace"' not in await feed.text()
     unknown = await client.get("/activities", params={"namespace": "elsewhere.test"})
     assert unknown.status == 422 and 'id="e-namespace"' in await unknown.text()
+
+
+async def test_access_is_asked_for_a_repository_as_the_api_answers_it(
+        client: Client, world: World) -> None:
+    await sign_in(client, "admin")
+
+    async def who_could(params: dict[str, str]) -> tuple[int, str, list[str]]:
+        page = await client.get("/audit", params=params)
+        html = await page.text()
+        rows = [unescape(r) for r in re.findall(r"<tr><td>(.*?)</tr>", html, re.S)]
+        return page.status, html, rows
+
+    # A repository is answered with its namespace's rules, and says which repository it is.
+    status, html, by_repository = await who_could(
+        {"question": "access", "repository": "webns/app", "at": ""})
+    assert status == 200, html[:300]
+    summary = re.search(r'id="answer-summary">(.*?)</p>', html, re.S)
+    assert summary is not None
+    assert unescape(summary[1]) == "Repository webns/app in namespace webns (private, team web)"
+    _, _, by_namespace = await who_could({"question": "access", "namespace": "webns", "at": ""})
+    assert by_repository == by_namespace and any("owner" in r for r in by_repository)
+    # The same answer as the API's.
+    api = await client.get("/api/v1/audit/access", params={"repository": "webns/app"})
+    answer = await api.json()
+    assert answer["repository"] == "webns/app" and answer["namespace"] == "webns"
+    assert [e["who"] for e in answer["access"]["push"]] == [
+        who for who in ("admin", "contributor", "owner")
+        if any(r.startswith("push") and who in r for r in by_repository)]
+    # What changed on a repository: the outsider joins web and can pull webns/app.
+    before = datetime.now(UTC).isoformat()
+    services = client.app[SERVICES]
+    await services.execute(lambda: services.store.add_member(
+        world.team_id, world.user_ids["outsider"], Role.VIEWER), actor="owner")
+    _, html, rows = await who_could({"question": "access_diff", "repository": "webns/app",
+                                     "from": before})
+    assert "Who could act on repository webns/app from" in unescape(html)
+    assert any(r.startswith("outsider</td><td>pull") and "by owner" in r for r in rows)
+    # Neither or both: refused under the namespace field, the input kept.
+    for params in ({"namespace": "", "repository": ""},
+                   {"namespace": "webns", "repository": "webns/app"}):
+        status, html, _ = await who_could({"question": "access", **params})
+        assert status == 422
+        assert ('id="e-access-namespace">Give either a namespace or a repository (exactly one).'
+                in html)
+    assert 'id="access-repository" name="repository" type="text" value="webns/app"' in html
+    # A repository in no namespace is named under the repository field.
+    status, html, _ = await who_could({"question": "access", "repository": "nowhere/app"})
+    assert status == 422
+    assert "namespace &#39;nowhere&#39; did not exist at that time" in html
+    assert 'id="e-access-repository"' in html
+
+
+async def test_a_hostile_repository_name_is_shown_as_text(client: Client, world: World) -> None:
+    await sign_in(client, "admin")
+    hostile = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    for asked in (f"webns/{hostile}", hostile):
+        page = await client.get("/audit", params={"question": "access", "repository": asked})
+        html = await page.text()
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -1,8 +1,8 @@
-"""The auditor's views: permissions of a user or access to a namespace as of a time, the
-difference between two times for a user or a namespace (with the events that caused it), a
-token explained by `jti`, and
-the tamper evidence: each log's latest signed checkpoint and the last verification's outcome
-(recorded by `wharfinger audit verify` or the page's "Verify now", web.log_verification).
+"""The auditor's views: permissions of a user or access to a namespace or a repository as of a
+time, the difference between two times for a user, a namespace or a repository (with the events
+that caused it), a token explained by `jti`, and the tamper evidence: each log's latest signed
+checkpoint and the last verification's outcome (recorded by `wharfinger audit verify` or the
+page's "Verify now", web.log_verification).
 
 Admins and auditors only, exactly as `/api/v1/audit/…`; the answers come from the same
 time-travel functions (projections.time_travel), computed in the blocking pool.
@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from domain.errors import DomainError, ForbiddenError
+from domain.errors import DomainError, ForbiddenError, InvalidInputError
 from domain.registries import GLOBAL_NAMESPACE_NAME
 from projections import time_travel
 from projections.activity.store import Query
@@ -31,7 +31,7 @@ from web.ui.rendering import render
 
 routes = web.RouteTableDef()
 
-FIELDS = ("question", "username", "namespace", "at", "from", "to", "jti")
+FIELDS = ("question", "username", "namespace", "repository", "at", "from", "to", "jti")
 
 
 def auditor(request: web.Request) -> UserRecord:
@@ -41,6 +41,15 @@ def auditor(request: web.Request) -> UserRecord:
     return user
 
 
+def _target(namespace: str, repository: str) -> tuple[str, bool]:
+    """A namespace or a repository (`team/app`, or `app` in the global namespace), as the API's
+    `namespace=` or `repository=`: exactly one of them."""
+    if bool(namespace) == bool(repository):
+        raise InvalidInputError("Give either a namespace or a repository (exactly one).",
+                                field="namespace")
+    return (repository, True) if repository else (namespace, False)
+
+
 @routes.get("/audit")
 async def audit_page(request: web.Request) -> web.Response:
     auditor(request)
@@ -48,7 +57,8 @@ async def audit_page(request: web.Request) -> web.Response:
     tools = services.audit_tools
     form = Form(values={k: request.query.get(k, "")[:255].strip() for k in FIELDS})
     v = form.values
-    asked_namespace = namespace_as_stored(services.index, v["namespace"])
+    # A blank namespace stays blank (a registry without an external hostname has "" there).
+    asked_namespace = v["namespace"] and namespace_as_stored(services.index, v["namespace"])
     answer: dict[str, Any] | None = None
     try:
         if v["question"] == "permissions":
@@ -61,16 +71,17 @@ async def audit_page(request: web.Request) -> web.Response:
             answer = await services.pool.run(time_travel.permissions_diff, tools.checkpoints,
                                              tools.read_events, v["username"], since, until)
         elif v["question"] == "access":
+            name, repository = _target(asked_namespace, v["repository"])
             when = time_travel.parse_time(v["at"] or "now", "at")
-            name = asked_namespace
-            answer = await services.pool.run(
-                lambda: time_travel.access_at(tools.checkpoints, name, when))
+            answer = await services.pool.run(lambda: time_travel.access_at(
+                tools.checkpoints, name, when, repository=repository))
         elif v["question"] == "access_diff":
+            name, repository = _target(asked_namespace, v["repository"])
             since = time_travel.parse_time(v["from"], "from")
             until = time_travel.parse_time(v["to"] or "now", "to")
-            name = asked_namespace
             answer = await services.pool.run(lambda: time_travel.access_diff(
-                tools.checkpoints, tools.read_events, name, since, until))
+                tools.checkpoints, tools.read_events, name, since, until,
+                repository=repository))
         elif v["question"] == "token":
             answer = await services.pool.run(time_travel.explain_token, tools.checkpoints,
                                              tools.tokens, v["jti"])

@@ -4,15 +4,16 @@ Rebuild (`main`): `projections.activity.projector.rebuild` of a generated histor
 (bench/history.py: real aggregates and events) into fresh tables, against raw read+decode of the
 same events, then page latency on the feed it built.
 
-Pages at the target's sizes (`pages`, `python -m bench.feed --entries 10000000`): generating 10M
-events through the domain would take hours, so the feed's tables are **bulk-loaded** with
-realistic entries (`realistic_entries`: the mix of a busy installation, mostly token decisions
-and pulls, each with its sentence, parameters and audience keys, for 100k users in 10k teams
-owning 50k namespaces, a third of them public), written through the store's own write path and
-indexed as a rebuild indexes them. Then `ActivityStore.page` as `GET /api/v1/activities` calls
-it: for a member of two teams (the visibility rule) and for an admin (everything), each on the
-first page, on cursors deep in the history and with a namespace filter; the baseline is the
-admin's first page, the floor.
+Pages at the target's sizes (`pages`, part of `make bench`; `python -m bench.feed --entries
+1000000,10000000`): generating 10M events through the domain would take hours, so the feed's
+tables are **bulk-loaded** with realistic entries (bench/feed_entries.py: the mix of a busy
+installation, mostly token decisions and pulls, each with its sentence, parameters and audience
+keys, for 100k users in 10k teams owning 50k namespaces, a third of them public), made by the
+database itself as the store's write path would store them and indexed by the store as a rebuild
+indexes them. One feed per backend is loaded to 1M entries, measured, grown to 10M and measured
+again. Then `ActivityStore.page` as `GET /api/v1/activities` calls it: for a member of two teams
+(the visibility rule) and for an admin (everything), each on the first page, on cursors deep in
+the history and with a namespace filter; the baseline is the admin's first page, the floor.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ import argparse
 import asyncio
 import random
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
 
 from bench.common import Row, median, print_table, row, write_json
+from bench.feed_entries import START_US, Population, bulk_load
 from bench.history import World, write_history
 from bench.rebuild import raw_read
 from bench.rebuild import rebuild as rebuild_index
@@ -36,13 +35,12 @@ from domain.audit_trail import AuditTrail
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import read_after
-from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, Entry, micros
+from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, micros
 from projections.activity.projector import rebuild
 from projections.activity.store import ActivityStore, Query, open_activity_store
 from projections.activity.visibility import (
     EVERYTHING,
     Audience,
-    Viewer,
     audience_for,
     audience_of,
 )
@@ -146,169 +144,30 @@ def measure_pages(store: ActivityStore, admin: Audience, member: Audience, low: 
 
 # -- pages at 1M and 10M entries, bulk-loaded -------------------------------------------------
 
-@dataclass(frozen=True)
-class Population:
-    """Who the bulk-loaded entries are about: a busy installation's people and namespaces."""
-
-    users: int = 100_000
-    teams: int = 10_000
-    namespaces: int = 50_000
-
-    @staticmethod
-    def id_of(kind: int, n: int) -> str:
-        return str(UUID(int=(kind << 64) | n))
-
-    def team_of_user(self, user: int) -> int:
-        return user % self.teams
-
-    def team_of_namespace(self, namespace: int) -> int:
-        return namespace % self.teams
-
-    def public(self, namespace: int) -> bool:
-        return namespace % 3 == 0
-
-    def viewer(self) -> Viewer:
-        """A user in two teams (their own and team 1), who owns those teams' namespaces."""
-        user = self.teams  # in team 0 by team_of_user, and made a member of team 1 as well
-        teams = {0, 1}
-        owned = [n for t in teams for n in range(t, self.namespaces, self.teams)]
-        return Viewer(self.id_of(USER, user), team_ids=frozenset(self.id_of(TEAM, t)
-                                                                 for t in teams),
-                      namespace_ids=frozenset(self.id_of(NAMESPACE, n) for n in owned),
-                      namespace_names=frozenset(f"ns{n}" for n in owned))
+SIZES = (1_000_000, 10_000_000)
 
 
-USER, TEAM, NAMESPACE = 1, 2, 3
-MIX = (("token.issue", 50), ("repository.pull", 25), ("repository.push", 8), ("team", 5),
-       ("user.login_failed", 5), ("namespace", 3), ("user", 2), ("registry", 1), ("other", 1))
-"""Kinds of entries and their share in percent: token decisions and pulls (the audit trail's
-high-volume facts) dominate, as they do on a registry in use."""
-
-
-def realistic_entries(count: int, people: Population, seed: int = 10,
-                      start_us: int = 1_767_225_600_000_000) -> Iterator[Entry]:
-    """`count` entries in time order (one every 50 ms), as the projector describes them."""
-    rnd = random.Random(seed)
-    kinds = [kind for kind, share in MIX for _ in range(share)]
-    positions = {CHANGE_LOG: 0, AUDIT_LOG: 0}
-    for i in range(count):
-        kind = kinds[rnd.randrange(100)]
-        user = rnd.randrange(people.users)
-        name, user_id = f"user{user}", people.id_of(USER, user)
-        namespace = rnd.randrange(people.namespaces)
-        ns_name, ns_id = f"ns{namespace}", people.id_of(NAMESPACE, namespace)
-        team = people.team_of_namespace(namespace)
-        team_name, team_id = f"team{team}", people.id_of(TEAM, team)
-        repository = f"{ns_name}/app{rnd.randrange(5)}"
-        fields: dict[str, object]
-        if kind == "token.issue":
-            scope = f"repository:{repository}:pull"
-            fields = {"trackable": "token", "item": f"{i:x}", "owner_id": user_id,
-                      "recipient": name, "sentence": f"{name} was issued a token for"
-                      f" registry.example.org:5000 from 10.1.{i % 250}.{user % 250} granting"
-                      f" {scope}", "parameters": {
-                          "service": "registry.example.org:5000", "credential": "app_token",
-                          "requested": [scope], "granted": [scope],
-                          "reasons": {scope: {"pull": "team viewer"}}, "jti": f"{i:x}",
-                          "client_address": f"10.1.{i % 250}.{user % 250}",
-                          "user_agent": "docker/27.3.1", "outcome": "issued"}}
-        elif kind == "user.login_failed":
-            fields = {"trackable": "user", "item": name, "owner_id": user_id, "recipient": name,
-                      "sentence": f"a token request as {name} was refused from 10.1.0.9:"
-                                  " invalid username or password",
-                      "parameters": {"outcome": "refused", "credential": "password"}}
-        elif kind == "repository.pull":  # a registry fact: the namespace by name only
-            fields = {"trackable": "repository", "item": repository, "repository": repository,
-                      "namespace_name": ns_name, "recipient": "latest",
-                      "sentence": f"{name} pulled {repository}:latest from 10.1.0.9",
-                      "parameters": {"tag": "latest", "digest": f"sha256:{i:064x}"}}
-        elif kind == "repository.push":
-            fields = {"trackable": "repository", "item": repository, "repository": repository,
-                      "namespace_id": ns_id, "namespace_name": ns_name, "recipient": "v1",
-                      "sentence": f"{name} pushed {repository}:v1",
-                      "parameters": {"tag": "v1", "digest": f"sha256:{i:064x}"}}
-        elif kind == "team":
-            kind = "team.change_member_role"
-            fields = {"trackable": "team", "item": team_name, "recipient": name,
-                      "owner_id": user_id, "team_id": team_id, "team_name": team_name,
-                      "sentence": f"admin changed {name}'s role in team {team_name} from viewer"
-                                  " to contributor",
-                      "parameters": {"team": team_name, "old_role": "viewer",
-                                     "new_role": "contributor"}}
-        elif kind == "namespace":
-            kind = "namespace.change_visibility"
-            fields = {"trackable": "namespace", "item": ns_name, "namespace_id": ns_id,
-                      "namespace_name": ns_name, "team_id": team_id, "team_name": team_name,
-                      "sentence": f"admin made namespace {ns_name} public (was protected)",
-                      "parameters": {"visibility": "public", "old_visibility": "protected"}}
-        elif kind == "user":
-            kind = "user.change_password"
-            fields = {"trackable": "user", "item": name, "owner_id": user_id, "recipient": name,
-                      "sentence": f"{name} changed the password of {name}"}
-        elif kind == "registry":
-            kind = "configuration.change"
-            fields = {"trackable": "registry", "item": "access rules",
-                      "sentence": "admin set the access rules: push policy allow-teams,"
-                                  " delete by owners",
-                      "parameters": {"push_policy": "allow-teams", "delete_enabled": True}}
-        else:
-            kind = "event.Gadget.Made"
-            fields = {"trackable": "other", "item": "Gadget.Made",
-                      "sentence": "admin recorded Gadget.Made"}
-        log = AUDIT_LOG if kind in ("token.issue", "user.login_failed",
-                                    "repository.pull") else CHANGE_LOG
-        positions[log] += 1
-        yield Entry.of({"log": log, "position": positions[log],
-                        "occurred_us": start_us + i * 50_000, "type": kind,
-                        "actor": name if fields["trackable"] != "other" else "admin",
-                        **fields})
-
-
-def load(store: ActivityStore, count: int, people: Population, chunk: int = 20_000) -> None:
-    """Fresh tables filled with `count` realistic entries through the store's write path, in
-    transactions of `chunk`, indexed once at the end as a rebuild does."""
-    store.drop()
-    store.create(indexes=False)
-    store.write(CHANGE_LOG, [], after=0, upto=0, public={
-        people.id_of(NAMESPACE, n): f"ns{n}" for n in range(people.namespaces)
-        if people.public(n)})
-    batches: dict[str, list[Entry]] = {CHANGE_LOG: [], AUDIT_LOG: []}
-    written = {CHANGE_LOG: 0, AUDIT_LOG: 0}
-
-    def flush(log: str) -> None:
-        entries = batches[log]
-        store.write(log, entries, after=written[log], upto=entries[-1].position)
-        written[log] = entries[-1].position
-        batches[log] = []
-
-    for entry in realistic_entries(count, people):
-        batches[entry.log].append(entry)
-        if len(batches[entry.log]) >= chunk:
-            flush(entry.log)
-    for log, entries in batches.items():
-        if entries:
-            flush(log)
-    store.create_indexes()
-
-
-def pages(entries: int = 1_000_000, backends: tuple[str, ...] = ("sqlite", "postgresql"),
+def pages(sizes: tuple[int, ...] = SIZES, backends: tuple[str, ...] = ("sqlite", "postgresql"),
           count: int = 60) -> list[Row]:
+    """Per backend, one feed grown through `sizes` (bench/feed_entries.py: loaded by the
+    database, indexed by the store), pages measured at each size."""
     rows: list[Row] = []
     people = Population()
+    names = [f"ns{n}" for n in range(people.namespaces)]
     for backend in backends:
         with location(backend) as where:
             store = open_activity_store(where)
             try:
-                started = time.perf_counter()
-                load(store, entries, people)
-                load_s = time.perf_counter() - started
-                names = [f"ns{n}" for n in range(people.namespaces)]
-                measured = measure_pages(store, EVERYTHING, audience_of(people.viewer()),
-                                         1_767_225_600_000_000, names, count,
-                                         f"{entries:,} entries (bulk-loaded), {backend}")
-                for measured_row in measured:
-                    measured_row["load_s"] = round(load_s, 1)
-                rows.extend(measured)
+                loaded = 0
+                for size in sorted(sizes):
+                    load_s = bulk_load(store, where, loaded, size, people)
+                    loaded = size
+                    measured = measure_pages(store, EVERYTHING, audience_of(people.viewer()),
+                                             START_US, names, count,
+                                             f"{size:,} entries (bulk-loaded), {backend}")
+                    for measured_row in measured:
+                        measured_row["load_s"] = round(load_s, 1)
+                    rows.extend(measured)
             finally:
                 store.close()
     return rows
@@ -316,8 +175,9 @@ def pages(entries: int = 1_000_000, backends: tuple[str, ...] = ("sqlite", "post
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description="Activity feed benchmarks (see the docstring).")
-    parser.add_argument("--entries", type=int, default=1_000_000,
-                        help="bulk-load this many feed entries and measure pages (0: skip)")
+    parser.add_argument("--entries", default=",".join(map(str, SIZES)),
+                        help="comma-separated sizes: bulk-load a feed of the first, measure"
+                             " pages, grow it to the next, ... (0: skip)")
     parser.add_argument("--events", type=int, default=0,
                         help="also rebuild the feed from a history of this many real events")
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -326,8 +186,9 @@ def cli() -> None:
     args = parser.parse_args()
     backends = tuple(args.backends.split(","))
     rows = main(args.events, backends, args.pages) if args.events else []
-    if args.entries:
-        rows.extend(pages(args.entries, backends, args.pages))
+    sizes = tuple(int(n) for n in args.entries.split(",") if int(n))
+    if sizes:
+        rows.extend(pages(sizes, backends, args.pages))
     print_table(rows)
     for each in rows:
         extras = {k: v for k, v in each.items() if k in ("p50_ms", "max_ms", "load_s")}

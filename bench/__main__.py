@@ -43,7 +43,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
                 lambda: rebuild.main(events=20_000, runs=1)),
     # Rebuild over real events, then pages at the target's 1M entries (bulk-loaded); the 10M
     # pages take far longer than this budget: `python -m bench.feed --entries 10000000`.
-    "feed": (lambda: feed.main(events=50_000) + feed.pages(1_000_000, count=200),
+    "feed": (lambda: feed.main(events=50_000) + feed.pages((1_000_000,), count=200),
              lambda: feed.main(events=10_000, pages=15)),
     "memory": (memory.main, lambda: memory.main(10_000, 1_000, 5_000)),
     "two_nodes": (two_nodes.main, lambda: two_nodes.main(changes=10)),

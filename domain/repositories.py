@@ -18,10 +18,10 @@ from eventsourcing.utils import get_topic
 
 from domain import events
 from domain.actors import ANONYMOUS, acting_as
-from domain.errors import NameTakenError
+from domain.errors import NameTakenError, NotFoundError
 from domain.events import Event
 from domain.facts import Fact
-from domain.names import NAMESPACE_NAME, NameClaim
+from domain.names import NAMESPACE_NAME, NameClaim, claim_id
 from domain.namespaces import Namespace
 from domain.notifications import RegistryNotice
 from domain.registries import ADMINS_TEAM_ID, GLOBAL_NAMESPACE_NAME, REGISTRY_ID, Registry
@@ -243,12 +243,20 @@ class _NoticeBatch:
         """Whether each repository held tags when the batch first saw it."""
         self.occupancy: list[Aggregate] = []
         """Namespaces and the registry, when a repository started or stopped holding tags."""
+        self.loaded: dict[UUID, Aggregate | None] = {}
+        """Aggregates read before the notices were applied, all at once (`Loader`); each
+        lookup of one of these ids in the batch finds the same instance."""
 
     def aggregates(self) -> list[Aggregate]:
         # Only what changed: a repository loaded for a delete that found nothing stays out.
         changed = [r for r in self.repositories.values() if r.pending_events]
         return ([*changed, *self.created, *self.occupancy, *self.receipts.values()]
                 if changed else [])
+
+
+Loader = Callable[[Sequence[UUID]], dict[UUID, Aggregate | None]]
+"""Reads several aggregates at once (None for an id without events), each as the application's
+repository would return it: what a batch of notices needs in one round trip, not one each."""
 
 
 class NotificationReceipt(Aggregate):
@@ -355,7 +363,8 @@ class RepositoryCommands:
         return self.record_notices([notice])[0]
 
     def record_notices(self, notices: Sequence[RegistryNotice], *,
-                       unknown: Callable[[str], bool] | None = None) -> list[str]:
+                       unknown: Callable[[str], bool] | None = None,
+                       load: Loader | None = None) -> list[str]:
         """Record push and delete notices (of one envelope or of several received at once) in
         one transaction, in order, each once: per notice `recorded`, `duplicate` or `ignored`.
 
@@ -367,7 +376,11 @@ class RepositoryCommands:
         `unknown(full_name)` is a hint (a read model's): True when the caller believes no such
         repository exists yet. A push there creates it without a lookup on the first attempt (a
         round trip each, which on PostgreSQL dominates intake); if it existed after all, the
-        store refuses the second creation and the next attempt looks everything up."""
+        store refuses the second creation and the next attempt looks everything up.
+
+        `load`, if given, reads what the notices will need (their repositories, their
+        namespaces' claims and the namespaces, the registry) in one go before they are applied,
+        rather than one read per aggregate as each notice comes to it."""
         outcomes: list[str] = []
         attempts = [0]
 
@@ -378,6 +391,8 @@ class RepositoryCommands:
             attempts[0] += 1
             outcomes.clear()
             batch = _NoticeBatch(unknown if not check_receipts else None)
+            if load is not None:
+                self._preload(notices, batch, load)
             for notice in notices:
                 receipt = notice_id(notice.event_id)
                 if receipt in batch.receipts or (
@@ -394,6 +409,38 @@ class RepositoryCommands:
 
         self._run_claiming(command)
         return outcomes
+
+    def _preload(self, notices: Sequence[RegistryNotice], batch: _NoticeBatch,
+                 load: Loader) -> None:
+        """Read at once what `_locate` and `_note_occupancy` would read one by one: two reads
+        (the namespaces' ids are in their claims), not one per aggregate."""
+        repositories: list[UUID] = []
+        namespaces: list[UUID] = []
+        pushes = False
+        for notice in notices:
+            if not (notice.action == "delete" or (notice.action == "push"
+                                                   and notice.is_manifest)):
+                continue
+            namespaces.append(claim_id("namespace", split_repository(notice.repository)[0]))
+            if notice.action == "push":
+                pushes = True
+                if batch.unknown is not None and batch.unknown(notice.repository):
+                    continue  # created without a lookup (_locate)
+            repositories.append(repository_id(notice.repository))
+        if not namespaces:
+            return
+        batch.loaded = load([*repositories, *namespaces, *([REGISTRY_ID] if pushes else [])])
+        owners = [claim.owner_id for claim in batch.loaded.values()
+                  if isinstance(claim, NameClaim) and claim.owner_id is not None]
+        if owners:
+            batch.loaded.update(load(owners))
+
+    def _find_in(self, batch: _NoticeBatch, cls: type[T], aggregate_id: UUID) -> T | None:
+        """`_find`, answered from the batch's preloaded aggregates when it has this one."""
+        if aggregate_id in batch.loaded:
+            found = batch.loaded[aggregate_id]
+            return found if isinstance(found, cls) else None
+        return self._find(cls, aggregate_id)
 
     def _apply_notice(self, notice: RegistryNotice, batch: _NoticeBatch) -> bool:
         """Apply one notice to the batch's aggregates; False if it changes nothing."""
@@ -420,7 +467,7 @@ class RepositoryCommands:
         if rid in batch.repositories:
             return batch.repositories[rid]
         hinted_new = create and batch.unknown is not None and batch.unknown(full_name)
-        found = None if hinted_new else self._find(Repository, rid)
+        found = None if hinted_new else self._find_in(batch, Repository, rid)
         if found is not None:
             batch.repositories[rid] = found
             batch.had_tags[rid] = bool(found.tags)
@@ -428,11 +475,13 @@ class RepositoryCommands:
         if not create:
             return None
         if batch.registered is None:
-            batch.registered = REGISTRY_ID in self.repository
+            batch.registered = (self._find_in(batch, Registry, REGISTRY_ID) is not None
+                                if REGISTRY_ID in batch.loaded
+                                else REGISTRY_ID in self.repository)
         if not batch.registered:
             return None
         ns_name, _ = split_repository(full_name)
-        namespace = batch.namespaces.get(ns_name) or self._namespace_named(ns_name)
+        namespace = batch.namespaces.get(ns_name) or self._namespace_named(ns_name, batch)
         if namespace is None:
             if ns_name == GLOBAL_NAMESPACE_NAME or not NAMESPACE_NAME.fullmatch(ns_name):
                 return None
@@ -474,7 +523,7 @@ class RepositoryCommands:
             now = bool(namespaces[namespace_id].holding)
             if now == before:
                 continue
-            registry = registry or self._find(Registry, REGISTRY_ID)
+            registry = registry or self._find_in(batch, Registry, REGISTRY_ID)
             if registry is None:
                 return
             if now:
@@ -489,10 +538,10 @@ class RepositoryCommands:
         """The live namespace that holds `repo`: the one its path names now (a namespace
         deleted and created again under the same name is a new aggregate), else its own."""
         ns_name, _ = split_repository(repo.full_name)
-        ns = batch.namespaces.get(ns_name) or self._namespace_named(ns_name)
+        ns = batch.namespaces.get(ns_name) or self._namespace_named(ns_name, batch)
         if ns is None or ns.deleted:
             assert repo.namespace_id is not None
-            ns = self._find(Namespace, repo.namespace_id)
+            ns = self._find_in(batch, Namespace, repo.namespace_id)
             if ns is None or ns.deleted:
                 return None
         # One instance per namespace in the batch, so its events are recorded in order.
@@ -523,11 +572,18 @@ class RepositoryCommands:
                         return held
             start = page[-1].id
 
-    def _namespace_named(self, name: str) -> Namespace | None:
-        claim = self._find_claim("namespace", name)
+    def _namespace_named(self, name: str, batch: _NoticeBatch | None = None
+                         ) -> Namespace | None:
+        if batch is None:
+            claim = self._find_claim("namespace", name)
+        else:
+            claim = self._find_in(batch, NameClaim, claim_id("namespace", name))
         if claim is None or claim.owner_id is None:
             return None
-        namespace = self._get(Namespace, claim.owner_id)
+        namespace = (self._get(Namespace, claim.owner_id) if batch is None
+                     else self._find_in(batch, Namespace, claim.owner_id))
+        if namespace is None:
+            raise NotFoundError("namespace not found", field="namespace")
         # Deleted between reading the claim and the namespace: the name is free.
         return None if namespace.deleted else namespace
 

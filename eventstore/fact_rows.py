@@ -64,16 +64,18 @@ class FactRows(Generic[F]):
         elif built is not None:
             log.warning("fast rows for %s disabled: they differ from the mapper's", self.topic)
 
-    def row(self, *, timestamp: datetime | None = None, **values: Any) -> StoredEvent:
-        """The stored row of a new fact with a fresh id (`Fact.new`'s defaults)."""
+    def row(self, *, fact_id: UUID | None = None, timestamp: datetime | None = None,
+            **values: Any) -> StoredEvent:
+        """The stored row of a new fact, with `fact_id` or a fresh id (`Fact.new`'s
+        defaults)."""
         values["timestamp"] = timestamp or datetime.now(UTC)
         if not self.fast:
-            fact = self._class.new(**values)
+            fact = self._class.new(fact_id=fact_id, **values)
             return self._mapper.to_stored_event(fact)
         if len(values) != len(self._names):
             missing = set(self._names) - set(values)
             raise TypeError(f"{self._class.__name__} needs {sorted(missing or values)}")
-        return self._build(uuid.uuid4(), values)
+        return self._build(fact_id or uuid.uuid4(), values)
 
     def _build(self, fact_id: UUID, values: dict[str, Any]) -> StoredEvent:
         wrappers = self._wrappers

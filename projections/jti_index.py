@@ -1,11 +1,16 @@
-"""Tokens by `jti`: a side table mapping each token's id to its decision record's place in the
-audit trail, so explaining a token is one key lookup, not a scan of every record ever written.
+"""Tokens by `jti`: finding a token's decision record in the audit trail with a key lookup, not
+a scan of every record ever written.
 
-Derived data (eventstore.side_tables): rows are added by folding the audit trail in order from
-the table's own high-water mark, in the background and before every lookup (so a lookup never
-misses a record that is already in the log), and the whole table can be dropped and rebuilt from
-the log at any time. Any fact with a non-empty `jti` is indexed; the first record of a `jti` wins,
-as the scan it replaces returned the first.
+A token issued since 2026-11-30 has its decision record's id as its `jti` (the record is
+`jti == id.hex`), so it is found by the log's own primary key (eventstore.lookup) and needs no
+index row: nothing has to read and decode the stream of decision records to keep up with it.
+Any other fact carrying a `jti` (records written before, or another fact class) is found through
+a side table mapping the `jti` to its record's place in the trail. That table is derived data
+(eventstore.side_tables): rows are added by folding the audit trail in order from the table's
+own high-water mark, in the background and before every lookup (so a lookup never misses a
+record that is already in the log), skipping self-identified records with a byte comparison
+instead of decoding them, and it can be dropped and rebuilt from the log at any time. The first
+record of a `jti` wins, as the scan it replaces returned the first.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 
+from eventstore.lookup import find_fact
 from eventstore.reader import LoggedEvent, read_after
 from eventstore.side_tables import SideTables
+
+_RECORD_ID_HEX = frozenset("0123456789abcdef")
 
 DDL = ("CREATE TABLE IF NOT EXISTS {t:token_jti} (jti TEXT PRIMARY KEY,"
        " position INTEGER NOT NULL)",
@@ -67,9 +75,10 @@ class JtiIndex:
                 return read
 
     def _jti(self, notification: Notification) -> str:
-        """The record's `jti` ("" if none), decoding only records of classes that have one:
-        with the plain JSON transcoder a top-level key is read straight from the stored state,
-        which costs a fraction of building the event object."""
+        """The `jti` to index for this record ("" if none or if it is the record's own id),
+        decoding only records of classes that have one: with the plain JSON transcoder a
+        top-level key is read straight from the stored state, which costs a fraction of
+        building the event object."""
         has = self._has_jti.get(notification.topic)
         if has is None:
             cls: Any = resolve_topic(notification.topic)
@@ -78,7 +87,10 @@ class JtiIndex:
         if not has:
             return ""
         mapper = self._audit.mapper
-        if mapper.cipher is None and mapper.compressor is None:
+        plain = mapper.cipher is None and mapper.compressor is None
+        if plain and _self_identified(notification):
+            return ""  # found by its id (find): the bulk of the trail, never decoded here
+        if plain:
             value = json.loads(notification.state).get("jti")
         else:
             value = getattr(mapper.to_domain_event(notification), "jti", None)
@@ -100,6 +112,12 @@ class JtiIndex:
 
     def find(self, jti: str) -> LoggedEvent | None:
         """The first audit-trail record carrying this `jti`, or None (blocking)."""
+        if len(jti) == 32 and _RECORD_ID_HEX.issuperset(jti):
+            stored = find_fact(self._audit, UUID(hex=jti))
+            if stored is not None:
+                event = self._audit.mapper.to_domain_event(stored)
+                if getattr(event, "jti", None) == jti:
+                    return LoggedEvent(stored.id, event)
         self.catch_up()
         with self._side.transaction() as cur:
             cur.execute(self._side.render("SELECT position FROM {t:token_jti} WHERE jti = ?"),
@@ -117,3 +135,13 @@ class JtiIndex:
             cur.execute(self._side.render("DELETE FROM {t:token_jti}"))
             cur.execute(self._side.render("DELETE FROM {t:token_jti_head}"))
         return self.catch_up()
+
+
+def _self_identified(notification: Notification) -> bool:
+    """Whether the stored state's `jti` is the record's own id. The byte string
+    `"jti":"<32 hex>"` can only be a key and its value: inside a JSON string every quote is
+    escaped. Another key of the same name deeper in the record (a nested dict) cannot carry the
+    record's own random id by chance, so a record whose top-level `jti` differs is decoded."""
+    originator = notification.originator_id
+    hex_id = originator.hex if isinstance(originator, UUID) else str(originator)
+    return f'"jti":"{hex_id}"'.encode() in notification.state

@@ -4,6 +4,7 @@ with the audit trail as it grows, and is rebuilt from the log alone (both backen
 from __future__ import annotations
 
 from collections.abc import Iterator
+from uuid import uuid4
 
 import pytest
 
@@ -76,6 +77,44 @@ def test_finds_each_jti_by_key_and_keeps_up_as_the_trail_grows(
     audit.record(decision("jti-3", subject="someone-else"))
     again = index.find("jti-3")
     assert again is not None and again.position == positions["jti-3"]
+
+
+def self_identified(subject: str = "alice") -> TokenRequestDecided:
+    """A record as the token endpoint writes it: the token's jti is the record's id."""
+    fact_id = uuid4()
+    return TokenRequestDecided.new(
+        fact_id=fact_id, subject=subject, subject_id="", credential="password",
+        client_address="10.0.0.1", forwarded_for="", user_agent="docker",
+        service="registry.test", requested=["repository:a/b:pull"],
+        granted=["repository:a/b:pull"], reasons={"repository:a/b": {"pull": "member"}},
+        outcome=ISSUED, refusal="", jti=fact_id.hex, expires_at=None)
+
+
+def test_a_token_whose_jti_is_its_record_id_is_found_by_key_and_never_indexed(
+        location: StoreLocation, audit: AuditTrail) -> None:
+    side = SideTables(location)
+    index = JtiIndex(side, audit)
+    legacy = audit.record(decision("0" * 32, subject="legacy"))  # hex, but not its own id
+    records = [self_identified(f"user{n}") for n in range(20)]
+    positions = [audit.record(record) for record in records]
+    a_pull = pull(1)
+    audit.record(a_pull)
+    assert index.catch_up() == 22
+    with side.transaction() as cur:
+        cur.execute(side.render("SELECT jti, position FROM {t:token_jti}"))
+        # Only the record whose jti is not its id needs a row; the others are never decoded.
+        assert [tuple(r) for r in cur.fetchall()] == [("0" * 32, legacy)]
+    for record, position in zip(records, positions, strict=True):
+        found = index.find(record.jti)
+        assert found is not None and found.position == position
+        assert found.event.subject == record.subject
+    old = index.find("0" * 32)
+    assert old is not None and old.position == legacy and old.event.subject == "legacy"
+    # The id of a fact that is not that token's record is not a token.
+    assert index.find(a_pull.originator_id.hex) is None
+    assert index.find(uuid4().hex) is None
+    # Upper case is not how a jti is written: not found by key, and no index row has it.
+    assert index.find(records[0].jti.upper()) is None
 
 
 def test_lookups_read_the_index_not_the_trail(location: StoreLocation,

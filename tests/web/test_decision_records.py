@@ -47,7 +47,7 @@ async def test_a_token_and_a_refusal_are_recorded(client: TestClient, world: Wor
     assert issued.granted == ["repository:webns/app:pull"]
     assert issued.reasons == {"repository:webns/app:pull,push": {"pull": "team viewer",
                                                                  "push": "team viewer"}}
-    assert issued.jti and issued.expires_at is not None
+    assert issued.jti == issued.originator_id.hex and issued.expires_at is not None
     assert refused.outcome == "refused" and refused.subject == "viewer"
     assert refused.actor == "anonymous" and refused.jti == "" and refused.granted == []
     assert refused.refusal == "invalid username or password"

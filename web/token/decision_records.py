@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from aiohttp import web
 
@@ -41,15 +42,18 @@ async def _record(services: Services, request: web.Request, **fields: Any) -> No
 
 
 async def record_issued(services: Services, request: web.Request, auth: Authenticated | None,
-                        service: str, decided: Decided, *, jti: str,
+                        service: str, decided: Decided, *, record_id: UUID,
                         expires_at: int) -> None:
+    """Record a token about to be issued. Its `jti` is `record_id.hex`: a token's id is its
+    decision record's id, so explaining a token is one key lookup in the audit trail
+    (eventstore.lookup), with no index to keep current as records stream in."""
     subject = auth.user.username if auth else ""
     await _record(
-        services, request, actor=subject or ANONYMOUS, subject=subject,
+        services, request, fact_id=record_id, actor=subject or ANONYMOUS, subject=subject,
         subject_id=str(auth.user.id) if auth else "",
         credential=auth.kind.value if auth else ANONYMOUS, service=service,
         requested=decided.requested, granted=decided.granted_text, reasons=decided.reasons,
-        outcome=ISSUED, refusal="", jti=jti,
+        outcome=ISSUED, refusal="", jti=record_id.hex,
         expires_at=datetime.fromtimestamp(expires_at, UTC))
 
 

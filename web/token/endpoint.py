@@ -9,8 +9,8 @@ in-memory projection; only a password check leaves the event loop (argon2 in the
 from __future__ import annotations
 
 import functools
-import secrets
 import time
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -137,6 +137,10 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
     decided = services.decision_memo.decide(principal, service, scopes)
     now = int(time.time())
     lifetime = services.settings.token_lifetime_seconds
+    # The token's id is its decision record's id (web.token.decision_records): 122 random
+    # bits, in hex so it never starts with "-", which a shell or the CLI would take for an
+    # option (`wharfinger audit explain-token <jti>`).
+    record_id = uuid.uuid4()
     claims = {
         "iss": services.settings.issuer,
         "sub": auth.user.username if auth else "",
@@ -144,12 +148,10 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
         "exp": now + lifetime,
         "nbf": now,
         "iat": now,
-        # 128 random bits in hex: never starts with "-", which a shell or the CLI would take
-        # for an option (`wharfinger audit explain-token <jti>`).
-        "jti": secrets.token_hex(16),
+        "jti": record_id.hex,
         "access": decided.access,
     }
-    await record_issued(services, request, auth, service, decided, jti=str(claims["jti"]),
+    await record_issued(services, request, auth, service, decided, record_id=record_id,
                         expires_at=now + lifetime)
     token = sign_jwt(services.signing_key, claims)
     body: dict[str, object] = {

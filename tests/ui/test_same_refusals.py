@@ -16,6 +16,7 @@ from domain.registries import GLOBAL_NAMESPACE_NAME
 from tests.ui.test_console_http import csrf_of, sign_in
 from tests.web.test_registry_events import digest, event, post
 from tests.web.world import World
+from web import field_limits as limit
 from web.appkeys import SERVICES
 
 Client = TestClient  # type: ignore[type-arg]
@@ -162,3 +163,116 @@ async def test_the_page_and_the_api_refuse_the_same_action_for_the_same_reason(
     # ...and nothing moved: no event on either log, the read model as it was.
     assert positions(client) == before
     assert state(client) == index_before
+
+
+# -- the same limits ------------------------------------------------------------------------------
+
+def text(length: int, start: str = "a") -> str:
+    """A valid name of exactly `length` characters (lower case: a namespace name too)."""
+    return start + "a" * (length - 1)
+
+
+def email(length: int, start: str = "a") -> str:
+    return text(length - len("@example.org"), start) + "@example.org"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A field whose longest value the API and the console's form must agree on. `api` and
+    `page` take the value; `start` tells their values apart where a name must be unique."""
+
+    name: str
+    user: str
+    field: str
+    limit: int
+    api: Callable[[Client, Ids, dict[str, str], str], Awaitable[Any]]
+    page: Callable[[Ids, str], tuple[str, dict[str, str]]]
+    value: Callable[[int, str], str] = text
+    accepted: bool = True
+    """Also check that a value of exactly `limit` characters is taken by both."""
+
+
+LIMITS = [
+    Limit("a new team's description", "owner", "description", limit.DESCRIPTION,
+          lambda c, i, h, v: c.post("/api/v1/teams", headers=h,
+                                    json={"team": {"name": "from-api", "description": v}}),
+          lambda i, v: ("/teams", {"name": "from-page", "description": v})),
+    Limit("a new team's name", "owner", "name", limit.TEAM_NAME,
+          lambda c, i, h, v: c.post("/api/v1/teams", headers=h, json={"team": {"name": v}}),
+          lambda i, v: ("/teams", {"name": v.replace("a", "b", 1), "description": ""})),
+    Limit("a team's description", "owner", "description", limit.DESCRIPTION,
+          lambda c, i, h, v: c.put(f"/api/v1/teams/{i.team}", headers=h,
+                                   json={"team": {"description": v}}),
+          lambda i, v: ("/teams/web/settings", {"name": "web", "description": v})),
+    Limit("a new namespace's name", "owner", "name", limit.NAMESPACE_NAME,
+          lambda c, i, h, v: c.post("/api/v1/namespaces", headers=h,
+                                    json={"namespace": {"name": v, "team": "web"}}),
+          lambda i, v: ("/namespaces", {"name": v.replace("a", "b", 1), "team": "web",
+                                        "description": ""})),
+    Limit("a new namespace's description", "owner", "description", limit.DESCRIPTION,
+          lambda c, i, h, v: c.post("/api/v1/namespaces", headers=h, json={
+              "namespace": {"name": "fromapi", "team": "web", "description": v}}),
+          lambda i, v: ("/namespaces", {"name": "frompage", "team": "web", "description": v})),
+    Limit("a user's display name", "admin", "display_name", limit.DISPLAY_NAME,
+          lambda c, i, h, v: c.put(f"/api/v1/users/{i.users['viewer']}", headers=h,
+                                   json={"user": {"display_name": v}}),
+          lambda i, v: ("/admin/users/viewer/edit",
+                        {"email": "viewer@example.org", "display_name": v, "password": ""})),
+    Limit("a user's email", "admin", "email", limit.EMAIL,
+          lambda c, i, h, v: c.put(f"/api/v1/users/{i.users['viewer']}", headers=h,
+                                   json={"user": {"email": v}}),
+          lambda i, v: ("/admin/users/viewer/edit",
+                        {"email": v.replace("a", "b", 1), "display_name": "", "password": ""}),
+          value=email),
+    Limit("an application token's name", "owner", "application", limit.APPLICATION,
+          lambda c, i, h, v: c.post(f"/api/v1/users/{i.users['owner']}/application_tokens",
+                                    headers=h, json={"application": v}),
+          lambda i, v: ("/profile/tokens", {"application": v.replace("a", "b", 1)})),
+    Limit("a new member's username", "owner", "user", limit.USERNAME,
+          lambda c, i, h, v: c.post(f"/api/v1/teams/{i.team}/members", headers=h,
+                                    json={"user": v, "role": "viewer"}),
+          lambda i, v: ("/teams/web/members", {"username": v, "role": "viewer"}),
+          accepted=False),  # no such user: only the refusal of a longer name is compared
+    Limit("a repository's description", "owner", "description", limit.DESCRIPTION,
+          lambda c, i, h, v: c.put(f"/api/v1/repositories/{i.repository}", headers=h,
+                                   json={"repository": {"description": v}}),
+          lambda i, v: (f"/repositories/{i.repository}/description", {"description": v})),
+]
+
+
+@pytest.mark.parametrize("case", LIMITS, ids=[c.name for c in LIMITS])
+async def test_the_page_and_the_api_take_the_same_lengths(
+        client: Client, world: World, case: Limit) -> None:
+    assert (await post(client, {"events": [
+        event("push", "webns/app", tag="v1", dig=digest(1))]})).status == 202
+    known = await ids(client, world)
+    await sign_in(client, case.user)
+    token = csrf_of(await (await client.get("/teams")).text())
+    headers = auth(world, case.user)
+
+    async def through_page(value: str) -> tuple[int, str]:
+        action, fields = case.page(known, value)
+        page = await client.post(action, data={**fields, "_csrf": token},
+                                 allow_redirects=False)
+        return page.status, await page.text()
+
+    # One character over the limit: both refuse, for the same reason, and nothing moves.
+    too_long = case.value(case.limit + 1, "a")
+    before = positions(client)
+    answer = await case.api(client, known, headers, too_long)
+    assert 400 <= answer.status < 500, await answer.text()
+    body = await answer.json()
+    why = reason(body)
+    assert body["field"] == case.field and why.startswith(f"is too long (maximum is {case.limit} ")
+    status, html = await through_page(too_long)
+    assert 400 <= status < 500, (status, html[:300])
+    assert str(markupsafe.escape(why)) in html, (why, html[:300])
+    assert positions(client) == before
+    if not case.accepted:
+        return
+    # Exactly at the limit: both take it (the console once refused team descriptions over 4096
+    # characters where the API took 16384).
+    answer = await case.api(client, known, headers, case.value(case.limit, "a"))
+    assert answer.status < 300, await answer.text()
+    status, html = await through_page(case.value(case.limit, "a"))
+    assert status < 400 and 'aria-invalid="true"' not in html, (status, html[:500])

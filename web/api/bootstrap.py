@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.errors import NotAllowedError
+from web import field_limits as limit
 from web.api.requests import json_object, text_field
 from web.api.users import no_extra_fields
 from web.app_tokens import hash_token, new_token
@@ -21,9 +22,9 @@ async def bootstrap(request: web.Request) -> web.Response:
         raise NotAllowedError("this instance has disabled this endpoint")
     body = await json_object(request, "user")
     no_extra_fields(body, {"username", "email", "password"})
-    username = text_field(body, "username", max_length=128)
-    email = text_field(body, "email", max_length=254)
-    password = check_new_password(text_field(body, "password", max_length=1024))
+    username = text_field(body, "username", max_length=limit.USERNAME)
+    email = text_field(body, "email", max_length=limit.EMAIL)
+    password = check_new_password(text_field(body, "password", max_length=limit.PASSWORD))
     password_hash = await services.pool.run(hash_password, password)
     token = new_token()
     user, token_id = await services.execute(lambda: services.store.bootstrap_admin(

@@ -22,8 +22,9 @@ from domain.management_policy import (
     may_view_namespace,
 )
 from domain.names import check_namespace_name
-from domain.values import MAX_DESCRIPTION_LENGTH, Visibility
+from domain.values import Visibility
 from projections.permissions import NamespaceRecord, UserRecord
+from web import field_limits as limit
 from web.api.pagination import paginated
 from web.api.present import (
     find_namespace,
@@ -106,9 +107,10 @@ async def create_namespace(request: web.Request) -> web.Response:
     user = current_user(request)
     body = await json_object(request, "namespace")
     no_extra_fields(body, {"name", "team", "description"})
-    name = text_field(body, "name", max_length=1024)
-    team = team_named(services, text_field(body, "team", max_length=255))
-    description = text_field(body, "description", required=False, max_length=MAX_DESCRIPTION_LENGTH)
+    name = text_field(body, "name", max_length=limit.NAMESPACE_NAME)
+    team = team_named(services, text_field(body, "team", max_length=limit.TEAM_NAME))
+    description = text_field(body, "description", required=False,
+                             max_length=limit.DESCRIPTION)
     check_namespace_name(name)
     may_create_namespace(user.principal(), team_facts(services, team, user), switches(services))
     ns = await services.execute(lambda: services.store.create_namespace(
@@ -134,9 +136,9 @@ async def update_namespace(request: web.Request) -> web.Response:
     services, user, ns = _visible_namespace(request)
     body = await json_object(request, "namespace")
     no_extra_fields(body, {"name", "description", "team", "visibility"})
-    name = optional_text(body, "name", max_length=1024)
-    description = optional_text(body, "description", max_length=MAX_DESCRIPTION_LENGTH)
-    team_name = optional_text(body, "team", max_length=255)
+    name = optional_text(body, "name", max_length=limit.NAMESPACE_NAME)
+    description = optional_text(body, "description", max_length=limit.DESCRIPTION)
+    team_name = optional_text(body, "team", max_length=limit.TEAM_NAME)
     visibility = _visibility(body["visibility"]) if body.get("visibility") is not None else None
     if name is not None:
         check_namespace_name(name)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from domain.errors import InvalidInputError, NotFoundError
 from projections.directory import Kind
+from web import field_limits as limit
 from web.api.present import registry_json
 from web.api.principal import current_admin
 from web.api.requests import bool_field, json_object, optional_text, text_field
@@ -34,9 +35,10 @@ async def create_registry(request: web.Request) -> web.Response:
     admin = current_admin(request)
     body = await json_object(request, "registry")
     _known_fields(body)
-    name = text_field(body, "name", max_length=255)
-    hostname = text_field(body, "hostname", max_length=255)
-    external = text_field(body, "external_hostname", required=False, max_length=255)
+    name = text_field(body, "name", max_length=limit.REGISTRY_NAME)
+    hostname = text_field(body, "hostname", max_length=limit.REGISTRY_HOSTNAME)
+    external = text_field(body, "external_hostname", required=False,
+                          max_length=limit.REGISTRY_HOSTNAME)
     use_ssl = bool_field(body, "use_ssl")
     await services.execute(lambda: services.store.register_registry(
         name=name, hostname=hostname, external_hostname=external, use_ssl=use_ssl),
@@ -94,9 +96,9 @@ async def update_registry(request: web.Request) -> web.Response:
         raise NotFoundError("Not found")
     body = await json_object(request, "registry")
     _known_fields(body)
-    name = optional_text(body, "name", max_length=255)
-    hostname = optional_text(body, "hostname", max_length=255)
-    external = optional_text(body, "external_hostname", max_length=255)
+    name = optional_text(body, "name", max_length=limit.REGISTRY_NAME)
+    hostname = optional_text(body, "hostname", max_length=limit.REGISTRY_HOSTNAME)
+    external = optional_text(body, "external_hostname", max_length=limit.REGISTRY_HOSTNAME)
     use_ssl = bool_field(body, "use_ssl") if body.get("use_ssl") is not None else None
     try:
         await change_registry(services, admin, name=name, hostname=hostname,

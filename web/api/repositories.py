@@ -12,10 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from domain.errors import ForbiddenError, NotFoundError
-from domain.values import MAX_DESCRIPTION_LENGTH, Action
+from domain.values import Action
 from projections.directory import Kind
 from projections.permissions import NamespaceRecord, UserRecord
 from projections.repositories import RepositoryRecord, TagRecord
+from web import field_limits as limit
 from web.api.pagination import paginated
 from web.api.requests import api_admin, api_user, json_object, text_field
 from web.api.users import no_extra_fields
@@ -109,7 +110,7 @@ async def describe_repository(request: web.Request) -> web.Response:
     repo = visible_repository(request, user)
     body = await json_object(request, "repository")
     no_extra_fields(body, {"description"})
-    description = text_field(body, "description", max_length=MAX_DESCRIPTION_LENGTH)
+    description = text_field(body, "description", max_length=limit.DESCRIPTION)
     await describe(services, user, repo, description)
     return web.json_response(repository_json(services, repo, user))
 

@@ -23,8 +23,9 @@ from domain.management_policy import (
     may_view_team,
 )
 from domain.policy import Principal
-from domain.values import MAX_DESCRIPTION_LENGTH, Role, TeamKind
+from domain.values import Role, TeamKind
 from projections.permissions import TeamRecord, UserRecord
+from web import field_limits as limit
 from web.api.pagination import paginated
 from web.api.present import (
     find_team,
@@ -95,8 +96,9 @@ async def create_team(request: web.Request) -> web.Response:
     user = current_user(request)
     body = await json_object(request, "team")
     no_extra_fields(body, {"name", "description", "owner_id"})
-    name = text_field(body, "name", max_length=255)
-    description = text_field(body, "description", required=False, max_length=MAX_DESCRIPTION_LENGTH)
+    name = text_field(body, "name", max_length=limit.TEAM_NAME)
+    description = text_field(body, "description", required=False,
+                             max_length=limit.DESCRIPTION)
     owner = user
     raw_owner = body.get("owner_id")
     if raw_owner is not None:
@@ -123,8 +125,8 @@ async def update_team(request: web.Request) -> web.Response:
     services, user, team = _team_allowed(request, may_update_team)
     body = await json_object(request, "team")
     no_extra_fields(body, {"name", "description"})
-    name = optional_text(body, "name", max_length=255)
-    description = optional_text(body, "description", max_length=MAX_DESCRIPTION_LENGTH)
+    name = optional_text(body, "name", max_length=limit.TEAM_NAME)
+    description = optional_text(body, "description", max_length=limit.DESCRIPTION)
     await services.execute(lambda: services.store.update_team(
         team.id, name=name, description=description), actor=user.username)
     return web.json_response(team_json(services, services.index.teams[team.id], user))
@@ -166,7 +168,7 @@ async def add_member(request: web.Request) -> web.Response:
     services, user, team = _team_allowed(request, _managing_members)
     body = await json_object(request, "member")
     no_extra_fields(body, {"user", "role"})
-    member = user_named(services, text_field(body, "user", max_length=128))
+    member = user_named(services, text_field(body, "user", max_length=limit.USERNAME))
     role = role_field(body)
     assert role is not None
     given = await services.execute(lambda: services.store.add_team_member(

@@ -18,6 +18,7 @@ from domain.management_policy import (
 )
 from projections.directory import Kind
 from projections.permissions import UserRecord
+from web import field_limits as limit
 from web.api.pagination import paginated
 from web.api.present import find_user, sign_ins_of, token_json, user_body, user_json
 from web.api.principal import current_admin, current_user
@@ -65,9 +66,10 @@ async def create_user(request: web.Request) -> web.Response:
     admin = current_admin(request)
     body = await json_object(request, "user")
     no_extra_fields(body, _USER_FIELDS)
-    username = text_field(body, "username", max_length=128)
+    username = text_field(body, "username", max_length=limit.USERNAME)
     bot = bool_field(body, "bot")
-    display_name = text_field(body, "display_name", required=False, max_length=255)
+    display_name = text_field(body, "display_name", required=False,
+                              max_length=limit.DISPLAY_NAME)
     await refuse_directory_username(services, username)  # 422 when LDAP has the name
     if bot:
         token = new_token()
@@ -76,8 +78,8 @@ async def create_user(request: web.Request) -> web.Response:
         record = services.index.users[user.id]
         return web.json_response({**user_json(services, record), "plain_token": token},
                                  status=201)
-    email = text_field(body, "email", max_length=254)
-    password = check_new_password(text_field(body, "password", max_length=1024))
+    email = text_field(body, "email", max_length=limit.EMAIL)
+    password = check_new_password(text_field(body, "password", max_length=limit.PASSWORD))
     password_hash = await services.pool.run(hash_password, password)
 
     def create() -> None:
@@ -100,14 +102,14 @@ async def update_user(request: web.Request) -> web.Response:
     user = find_user(services, request.match_info["id"])
     body = await json_object(request, "user")
     no_extra_fields(body, _UPDATE_FIELDS)
-    username = text_field(body, "username", required=False, max_length=128)
+    username = text_field(body, "username", required=False, max_length=limit.USERNAME)
     if username and username != user.username:
         raise UnprocessableError(
             "cannot be changed: it is the user's docker login and personal namespace",
             field="username")
-    email = optional_text(body, "email", max_length=254)
-    display_name = optional_text(body, "display_name", max_length=255)
-    password = optional_text(body, "password", max_length=1024)
+    email = optional_text(body, "email", max_length=limit.EMAIL)
+    display_name = optional_text(body, "display_name", max_length=limit.DISPLAY_NAME)
+    password = optional_text(body, "password", max_length=limit.PASSWORD)
     password_hash = None
     if password is not None:
         password_hash = await services.pool.run(hash_password, check_new_password(password))
@@ -185,7 +187,7 @@ async def create_token(request: web.Request) -> web.Response:
     actor, user = _token_owner(request, services)
     body = await json_object(request, "application_token")
     no_extra_fields(body, {"application"})
-    application = text_field(body, "application", max_length=255)
+    application = text_field(body, "application", max_length=limit.APPLICATION)
     token = new_token()
     token_id = await services.execute(lambda: services.store.create_application_token(
         user.id, application, hash_token(token)), actor=actor.username)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from domain.errors import DomainError
+from web import field_limits
 
 
 @dataclass
@@ -28,11 +29,14 @@ class Form:
         return not self.errors
 
 
-async def read_form(request: web.Request, *fields: str, max_length: int = 1024) -> Form:
-    """The posted fields (stripped of nothing: passwords keep their spaces), each capped."""
+async def read_form(request: web.Request, *fields: str, default_limit: int = field_limits.OTHER,
+                    limits: Mapping[str, int] | None = None) -> Form:
+    """The posted fields (stripped of nothing: passwords keep their spaces), each capped at its
+    limit in `limits` (web.field_limits, as the API's), else at `max_length`."""
     data: Mapping[str, object] = await request.post()
     form = Form()
     for name in fields:
+        max_length = (limits or {}).get(name, default_limit)
         value = data.get(name, "")
         if not isinstance(value, str):
             form.errors[name] = "must be text"

@@ -11,6 +11,7 @@ from domain.management_policy import may_toggle_admin
 from domain.names import check_email
 from domain.values import Role, TeamKind
 from projections.permissions import UserRecord
+from web import field_limits as limit
 from web.api.present import personal_namespace
 from web.app_tokens import hash_token, new_token
 from web.appkeys import SERVICES
@@ -23,6 +24,9 @@ from web.user_deletion import delete_account
 from web.user_enabling import set_enabled
 
 routes = web.RouteTableDef()
+
+REGISTRY_LIMITS = {"name": limit.REGISTRY_NAME, "hostname": limit.REGISTRY_HOSTNAME,
+                   "external_hostname": limit.REGISTRY_HOSTNAME}
 
 
 def _users_page(request: web.Request, form: Form, *, status: int = 200,
@@ -46,7 +50,8 @@ async def users_page(request: web.Request) -> web.Response:
 async def create_user(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     me = admin(request)
-    form = await read_form(request, "username", "email", "password", "kind")
+    form = await read_form(request, "username", "email", "password", "kind", limits={
+        "username": limit.USERNAME, "email": limit.EMAIL, "password": limit.PASSWORD})
     username, email = form.values["username"].strip(), form.values["email"].strip()
     bot = form.values["kind"] == "bot"
     password_hash: str | None = None
@@ -135,7 +140,7 @@ async def register_registry(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     me = admin(request)
     form = await read_form(request, "name", "hostname", "external_hostname", "use_ssl",
-                           max_length=255)
+                           limits=REGISTRY_LIMITS)
     v = form.values
     if not form.ok:  # a field over its limit is refused whole, never saved cut short
         return _registry_page(request, form, status=422)
@@ -158,7 +163,7 @@ async def update_registry(request: web.Request) -> web.StreamResponse:
     if services.index.registry is None:
         raise NotFoundError("No registry is registered yet.")
     form = await read_form(request, "name", "hostname", "external_hostname", "use_ssl",
-                           max_length=255)
+                           limits=REGISTRY_LIMITS)
     v = form.values
     if form.ok:
         try:
@@ -255,7 +260,8 @@ async def edit_user(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     me = admin(request)
     target = _target(request)
-    form = await read_form(request, "email", "display_name", "password")
+    form = await read_form(request, "email", "display_name", "password", limits={
+        "email": limit.EMAIL, "display_name": limit.DISPLAY_NAME, "password": limit.PASSWORD})
     v = form.values
     password_hash: str | None = None
     try:  # checked here too, so a bad email and a bad password are both named at once

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.errors import AccountDisabledError, DomainError, InvalidInputError
+from web import field_limits as limit
 from web.appkeys import SERVICES
 from web.authentication import InvalidCredentialsError
 from web.password_check import AccountLockedError, DirectoryUnavailableError
@@ -99,7 +100,10 @@ async def sign_up(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     if not _signup_open(request):
         raise see_other("/sign_in")
-    form = await read_form(request, "username", "email", "password", "password_confirmation")
+    form = await read_form(request, "username", "email", "password", "password_confirmation",
+                           limits={"username": limit.USERNAME, "email": limit.EMAIL,
+                                   "password": limit.PASSWORD,
+                                   "password_confirmation": limit.PASSWORD})
     username, email = form.values["username"].strip(), form.values["email"].strip()
     password = form.values["password"]
     try:

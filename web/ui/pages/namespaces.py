@@ -17,9 +17,10 @@ from domain.management_policy import (
     may_move_namespace,
     may_update_namespace,
 )
-from domain.values import MAX_DESCRIPTION_LENGTH, NamespaceKind, Visibility
+from domain.values import NamespaceKind, Visibility
 from projections.browsing import Descriptions, may_see_namespace, team_named, visible_namespaces
 from projections.permissions import NamespaceRecord, UserRecord
+from web import field_limits as limit
 from web.api.present import role_in, switches, team_facts
 from web.appkeys import SERVICES
 from web.ui.access import allowed, signed_in
@@ -28,8 +29,6 @@ from web.ui.rendering import render
 from web.ui.sessions import current_user
 
 routes = web.RouteTableDef()
-
-MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 
 
 def creatable_teams(request: web.Request, user: UserRecord) -> list[str]:
@@ -73,7 +72,8 @@ def _list(request: web.Request, user: UserRecord, form: Form, status: int = 200
 async def create_namespace(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
-    form = await read_form(request, "name", "team", "description", max_length=MAX_DESCRIPTION)
+    form = await read_form(request, "name", "team", "description", limits={
+        "name": limit.NAMESPACE_NAME, "team": limit.TEAM_NAME, "description": limit.DESCRIPTION})
     name, description = form.values["name"].strip(), form.values["description"].strip()
     team = team_named(services.index, form.values["team"])
     if team is None:
@@ -159,7 +159,8 @@ async def change_description(request: web.Request) -> web.StreamResponse:
     ns = _namespace(request)
     may_update_namespace(user.principal(), ns.facts(), role_in(services, user, ns.team_id),
                          switches(services))
-    form = await read_form(request, "description", max_length=MAX_DESCRIPTION)
+    form = await read_form(request, "description",
+                           limits={"description": limit.DESCRIPTION})
     if not form.ok:
         return _detail(request, form, status=422)
     description = form.values["description"].strip()
@@ -173,7 +174,7 @@ async def transfer(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
     ns = _namespace(request)
-    form = await read_form(request, "team")
+    form = await read_form(request, "team", limits={"team": limit.TEAM_NAME})
     team = team_named(services.index, form.values["team"])
     if team is None:
         form.error("team", f"unknown team '{form.values['team']}'")

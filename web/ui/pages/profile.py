@@ -8,6 +8,7 @@ from aiohttp import web
 
 from domain.errors import DomainError, NotFoundError
 from projections.permissions import UserRecord
+from web import field_limits as limit
 from web.app_tokens import hash_token, new_token
 from web.appkeys import SERVICES
 from web.passwords import check_new_password, hash_password, verify_password
@@ -42,7 +43,8 @@ async def update_profile(request: web.Request) -> web.StreamResponse:
     """Email and display name (Portus F5, F6); the same command as `PUT /api/v1/users/{id}`."""
     services = request.app[SERVICES]
     user = signed_in(request)
-    form = await read_form(request, "email", "display_name", max_length=255)
+    form = await read_form(request, "email", "display_name", limits={
+        "email": limit.EMAIL, "display_name": limit.DISPLAY_NAME})
     if not form.ok:  # a field over its limit is refused whole, never saved cut short
         return _page(request, user, status=422, profile_form=form)
     email, display_name = form.values["email"].strip(), form.values["display_name"].strip()
@@ -91,7 +93,8 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 async def create_token(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
-    form = await read_form(request, "application", max_length=255)
+    form = await read_form(request, "application",
+                           limits={"application": limit.APPLICATION})
     if not form.ok:
         return _page(request, user, status=422, token_form=form)
     application = form.values["application"].strip()

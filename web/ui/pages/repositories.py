@@ -14,9 +14,10 @@ from aiohttp import web
 
 from domain.errors import DomainError, NotFoundError
 from domain.management_policy import may_describe_repository
-from domain.social import MAX_COMMENT_LENGTH, may_comment
-from domain.values import MAX_DESCRIPTION_LENGTH, Action
+from domain.social import may_comment
+from domain.values import Action
 from projections.repositories import RepositoryRecord
+from web import field_limits as limit
 from web.appkeys import SERVICES
 from web.repository_actions import allowed as repository_allowed
 from web.repository_actions import delete_tag_as, may_delete, may_describe
@@ -44,8 +45,6 @@ def _repository(request: web.Request) -> RepositoryRecord:
         raise NotFoundError("There is no such repository.")
     return repo
 
-
-MAX_DESCRIPTION = MAX_DESCRIPTION_LENGTH
 
 
 @routes.get(r"/repositories/{id:\d+}")
@@ -94,7 +93,7 @@ async def post_comment(request: web.Request) -> web.StreamResponse:
     repo = _repository(request)
     ns = services.index.namespaces[repo.namespace_id]
     may_comment(user.admin, ns.facts(), services.index.role_of(user.id, ns.team_id))
-    form = await read_form(request, "body", max_length=MAX_COMMENT_LENGTH)
+    form = await read_form(request, "body", limits={"body": limit.COMMENT})
     if not form.ok:  # too long: refused whole, never posted cut short
         return _page(request, form, status=422)
     user_id, name, body = user.id, repo.full_name, form.values["body"]
@@ -150,7 +149,8 @@ async def describe(request: web.Request) -> web.StreamResponse:
     user = signed_in(request)
     repo = _repository(request)
     may_describe(services, user, repo)  # before reading the form, as the API refuses first
-    form = await read_form(request, "description", max_length=MAX_DESCRIPTION)
+    form = await read_form(request, "description",
+                           limits={"description": limit.DESCRIPTION})
     if not form.ok:
         form.values["body"] = ""
         return _page(request, form, status=422)

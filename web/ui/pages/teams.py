@@ -18,6 +18,7 @@ from domain.management_policy import (
 from domain.values import Role
 from projections.browsing import Descriptions, team_named, visible_teams
 from projections.permissions import TeamRecord, UserRecord
+from web import field_limits as limit
 from web.api.present import switches, team_facts
 from web.appkeys import SERVICES
 from web.ui.access import allowed, signed_in
@@ -62,7 +63,8 @@ async def create_team(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
     may_create_team(user.principal(), switches(services), for_other_owner=False)
-    form = await read_form(request, "name", "description", max_length=4096)
+    form = await read_form(request, "name", "description",
+                           limits={"name": limit.TEAM_NAME, "description": limit.DESCRIPTION})
     if not form.ok:  # a field over its limit is refused whole, never saved cut short
         return _list(request, user, form, status=422)
     name, description = form.values["name"].strip(), form.values["description"].strip()
@@ -124,11 +126,11 @@ async def add_member(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     user = signed_in(request)
     team = _members_guard(request, user)
-    form = await read_form(request, "username", "role")
+    form = await read_form(request, "username", "role", limits={"username": limit.USERNAME})
     role = _role(form.values["role"], form)
     member = services.index.user_named(form.values["username"].strip())
-    if member is None or not member.enabled:
-        form.error("username", "no such user")
+    if (member is None or not member.enabled) and "username" not in form.errors:
+        form.error("username", "no such user")  # a name over its limit is said so instead
     if form.ok and member is not None and role is not None:
         member_id, team_id, chosen = member.id, team.id, role
         try:  # an admin always joins as owner (F21): the command decides
@@ -182,7 +184,8 @@ async def update_team(request: web.Request) -> web.StreamResponse:
     user = signed_in(request)
     team = _team(request, user)
     may_update_team(user.principal(), team_facts(services, team, user), switches(services))
-    form = await read_form(request, "name", "description", max_length=4096)
+    form = await read_form(request, "name", "description",
+                           limits={"name": limit.TEAM_NAME, "description": limit.DESCRIPTION})
     if not form.ok:
         return _detail(request, user, form, status=422)
     name, description = form.values["name"].strip(), form.values["description"].strip()

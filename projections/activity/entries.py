@@ -138,12 +138,7 @@ class Directory:
     def apply(self, event: Any) -> UUID | None:
         """Fold one change-log event in; returns the namespace whose name, visibility or
         existence it changed, if any."""
-        kind = type(event)
-        folded = _FOLDED.get(kind)
-        if folded is None:
-            folded = _FOLDED[kind] = (kind.__qualname__ == "Repository.Created"
-                                      or issubclass(kind, _DIRECTORY_EVENTS))
-        if not folded:
+        if not folds(type(event)):
             return None
         if isinstance(event, Namespace.Created | Namespace.VisibilityChanged):
             self._set_public(event.originator_id, event.visibility == Visibility.PUBLIC)
@@ -207,6 +202,15 @@ _FOLDED: dict[type[Any], bool] = {}
 """Event class -> whether the directory folds it (most events it skips: looked up once)."""
 
 
+def folds(kind: type[Any]) -> bool:
+    """Whether `Directory.apply` folds events of this class."""
+    folded = _FOLDED.get(kind)
+    if folded is None:
+        folded = _FOLDED[kind] = (kind.__qualname__ == "Repository.Created"
+                                  or issubclass(kind, _DIRECTORY_EVENTS))
+    return folded
+
+
 IGNORED_AGGREGATES: tuple[type[Any], ...] = (NameClaim, Bootstrap, AdminGuard)
 """Bookkeeping with nothing to tell a person (a name claimed alongside its owner, the guard
 that serialises disabling admins: the user's own Disabled event tells it)."""
@@ -221,10 +225,7 @@ def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | Non
     """The entry for one logged event (None for pure bookkeeping). Never raises for an unknown
     or oddly shaped event: that becomes a generic entry."""
     event = logged.event
-    kind = type(event)
-    describer = _RESOLVED.get(kind, _UNRESOLVED)
-    if describer is _UNRESOLVED:
-        describer = _RESOLVED[kind] = _resolve(kind)
+    describer = _describer(type(event))
     if describer is _IGNORED:
         return None
     base: dict[str, Any] = {"log": log, "position": logged.position,
@@ -238,9 +239,21 @@ def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | Non
     return _generic(event, base)
 
 
+def describes(kind: type[Any]) -> bool:
+    """Whether events of this class make entries (False: pure bookkeeping)."""
+    return _describer(kind) is not _IGNORED
+
+
 _IGNORED, _UNRESOLVED = object(), object()
 _RESOLVED: dict[type[Any], Any] = {}
 """Event class -> its describer, _IGNORED, or None (generic): looked up once per class."""
+
+
+def _describer(kind: type[Any]) -> Any:
+    describer = _RESOLVED.get(kind, _UNRESOLVED)
+    if describer is _UNRESOLVED:
+        describer = _RESOLVED[kind] = _resolve(kind)
+    return describer
 
 
 def _resolve(kind: type[Any]) -> Any:

@@ -156,20 +156,20 @@ def pages(sizes: tuple[int, ...] = SIZES, backends: tuple[str, ...] = ("sqlite",
     names = [f"ns{n}" for n in range(people.namespaces)]
     for backend in backends:
         with location(backend) as where:
-            store = open_activity_store(where)
-            try:
-                loaded = 0
-                for size in sorted(sizes):
-                    load_s = bulk_load(store, where, loaded, size, people)
-                    loaded = size
+            loaded = 0
+            for size in sorted(sizes):
+                load_s = bulk_load(where, loaded, size, people)
+                loaded = size
+                store = open_activity_store(where)
+                try:
                     measured = measure_pages(store, EVERYTHING, audience_of(people.viewer()),
                                              START_US, names, count,
                                              f"{size:,} entries (bulk-loaded), {backend}")
-                    for measured_row in measured:
-                        measured_row["load_s"] = round(load_s, 1)
-                    rows.extend(measured)
-            finally:
-                store.close()
+                finally:
+                    store.close()
+                for measured_row in measured:
+                    measured_row["load_s"] = round(load_s, 1)
+                rows.extend(measured)
     return rows
 
 

@@ -31,7 +31,7 @@ import psycopg
 
 from eventstore.location import StoreLocation
 from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, Entry
-from projections.activity.store import ActivityStore
+from projections.activity.store import open_activity_store
 from projections.activity.visibility import Viewer
 
 USER, TEAM, NAMESPACE = 1, 2, 3
@@ -323,25 +323,38 @@ def insert_sql(start: int, stop: int, people: Population, *, postgres: bool) -> 
             f" FROM ({draws} {d.unmerged}) AS draws {d.unmerged}) AS entries")
 
 
-def bulk_load(store: ActivityStore, where: StoreLocation, start: int, stop: int,
-              people: Population, *, chunk: int = 500_000) -> float:
-    """Entries [start, stop) inserted by the database itself, then the store's indexes built
-    (dropped first if there are rows already, as a rebuild loads without them); returns the
-    seconds taken. PostgreSQL inserts chunks from two sessions at once (generating the rows is
-    the work, and there are two cores); SQLite has one writer. Bench-only settings for the
-    load: no waiting for the disk (`synchronous_commit=off`, `synchronous=OFF`)."""
+def bulk_load(where: StoreLocation, start: int, stop: int, people: Population, *,
+              chunk: int = 500_000) -> float:
+    """Entries [start, stop) inserted by the database itself, then the store's secondary
+    indexes built again (they are dropped first: a rebuild, too, loads rows without them);
+    returns the seconds taken. PostgreSQL inserts chunks from two sessions at once (generating
+    the rows is the work, and there are two cores); SQLite has one writer.
+
+    The store is closed while it loads (SQLite: the loader's connection is the file's only
+    one). The indexes are the store's own, as its catalog defines them (`store.create()` makes
+    them). Bench-only settings for the load: no waiting for the disk (`synchronous_commit=off`,
+    `synchronous=OFF`), and room to sort 10M keys in memory (`maintenance_work_mem`, SQLite's
+    cache and sorter threads) where `create_indexes` gives a rebuild 256 MB or the defaults;
+    statistics afterwards as `create_indexes` gathers them (PostgreSQL only)."""
     started = time.perf_counter()
     postgres = where.postgres is not None
     if start == 0:
-        store.drop()
-        store.create(indexes=False)
-        store.write(CHANGE_LOG, [], after=0, upto=0, public=people.public_namespaces())
-    with _loading(where) as conn:
-        _drop_secondary_indexes(conn, postgres=postgres)
+        store = open_activity_store(where)
+        try:
+            store.drop()
+            store.create()
+            store.write(CHANGE_LOG, [], after=0, upto=0, public=people.public_namespaces())
+        finally:
+            store.close()
+    with loading(where) as conn:
+        indexes = secondary_indexes(conn, postgres=postgres)
+        for name in indexes:
+            conn.execute(f"DROP INDEX {name}")
+        conn.commit()
     chunks = [(low, min(stop, low + chunk)) for low in range(start, stop, chunk)]
 
     def insert(part: list[tuple[int, int]]) -> None:
-        with _loading(where) as conn:
+        with loading(where) as conn:
             for low, high in part:
                 conn.execute(insert_sql(low, high, people, postgres=postgres))
                 conn.commit()
@@ -350,17 +363,48 @@ def bulk_load(store: ActivityStore, where: StoreLocation, start: int, stop: int,
     with ThreadPoolExecutor(sessions) as pool:
         for done in [pool.submit(insert, chunks[n::sessions]) for n in range(sessions)]:
             done.result()
-    store.create_indexes()
+    with loading(where) as conn:
+        if postgres:
+            conn.execute("SET maintenance_work_mem = '2GB'")
+        else:
+            conn.execute("PRAGMA cache_size=-2097152")  # 2 GiB
+            conn.execute("PRAGMA threads=2")
+        for definition in indexes.values():
+            conn.execute(definition)
+            conn.commit()
+        if postgres:
+            conn.execute("ANALYZE activity_entries")
+            conn.execute("ANALYZE activity_public")
+            conn.commit()
     return time.perf_counter() - started
 
 
+def secondary_indexes(conn: Any, *, postgres: bool) -> dict[str, str]:
+    """Name -> definition of the feed table's secondary indexes, from the catalog."""
+    if postgres:
+        found = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename = 'activity_entries' AND indexname LIKE 'activity_by_%'"
+            " ORDER BY indexname").fetchall()
+    else:
+        found = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name = 'activity_entries' AND name LIKE 'activity_by_%'"
+            " ORDER BY name").fetchall()
+    return {str(name): str(definition) for name, definition in found}
+
+
 @contextlib.contextmanager
-def _loading(where: StoreLocation) -> Iterator[Any]:
+def loading(where: StoreLocation) -> Iterator[Any]:
     """A connection of the loader's own, with the bench-only settings."""
     target = where.postgres
     conn: Any
     if target is None:
+        # No journal: the loader is the file's only connection (the store is closed while it
+        # loads), and a load that fails is thrown away. WAL again afterwards, as the store
+        # keeps it.
         conn = sqlite3.connect(where.sqlite_path("activity"), timeout=60)
+        conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA cache_size=-262144")  # 256 MiB
     else:
@@ -369,18 +413,6 @@ def _loading(where: StoreLocation) -> Iterator[Any]:
     try:
         yield conn
     finally:
+        if target is None:
+            conn.execute("PRAGMA journal_mode=WAL")
         conn.close()
-
-
-def _drop_secondary_indexes(conn: Any, *, postgres: bool) -> None:
-    if postgres:
-        names = [n for (n,) in conn.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
-            " AND tablename = 'activity_entries' AND indexname LIKE 'activity_by_%'").fetchall()]
-    else:
-        names = [n for (n,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index'"
-            " AND tbl_name = 'activity_entries' AND name LIKE 'activity_by_%'").fetchall()]
-    for name in names:
-        conn.execute(f"DROP INDEX {name}")
-    conn.commit()

@@ -8,7 +8,14 @@ import contextlib
 from collections import Counter
 from pathlib import Path
 
-from bench.feed_entries import MIX, Population, bulk_load, realistic_entries, realistic_entry
+from bench.feed_entries import (
+    MIX,
+    Population,
+    bulk_load,
+    realistic_entries,
+    realistic_entry,
+    secondary_indexes,
+)
 from bench.stores import postgres_schema
 from eventstore.location import StoreLocation
 from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, Entry
@@ -23,6 +30,14 @@ def rows(store: ActivityStore) -> list[tuple[object, ...]]:
     with store._connect() as conn:  # the stored columns, audience keys included
         return [tuple(r) for r in conn.execute(
             "SELECT * FROM activity_entries ORDER BY log, position").fetchall()]
+
+
+def indexes(store: ActivityStore, where: StoreLocation) -> dict[str, str]:
+    """The feed table's secondary indexes as the catalog defines them, schema left out."""
+    with store._connect() as conn:
+        found = secondary_indexes(conn, postgres=where.postgres is not None)
+    schema = f"{where.postgres.schema}." if where.postgres else ""
+    return {name: definition.replace(schema, "") for name, definition in found.items()}
 
 
 def all_pages(store: ActivityStore, query: Query, audience: object) -> list[Entry]:
@@ -46,11 +61,11 @@ def test_bulk_loaded_rows_are_the_write_paths_rows_and_page_the_same(
         # Two stores in one schema would be one table: PostgreSQL's second gets a schema too.
         other = None if database_url is None else stack.enter_context(postgres_schema())
         written_where = StoreLocation.from_settings(tmp_path / "written", other)
+        # Step 1: load in two steps (the benchmark's 1M, then grown to 10M), chunks of 700.
+        bulk_load(bulk_where, 0, count, PEOPLE, chunk=700)
+        bulk_load(bulk_where, count, grown, PEOPLE, chunk=700)
         bulk = stack.enter_context(contextlib.closing(open_activity_store(bulk_where)))
         written = stack.enter_context(contextlib.closing(open_activity_store(written_where)))
-        # Step 1: load in two steps (the benchmark's 1M, then grown to 10M), chunks of 700.
-        bulk_load(bulk, bulk_where, 0, count, PEOPLE, chunk=700)
-        bulk_load(bulk, bulk_where, count, grown, PEOPLE, chunk=700)
         # Step 2: the same entries through the store's write path, as the projector writes.
         written.drop()
         written.create()
@@ -60,6 +75,8 @@ def test_bulk_loaded_rows_are_the_write_paths_rows_and_page_the_same(
             written.write(log, mine, after=0, upto=mine[-1].position,
                           public=PEOPLE.public_namespaces() if log == CHANGE_LOG else None)
         assert rows(bulk) == rows(written)
+        assert indexes(bulk, bulk_where) == indexes(written, written_where)
+        assert len(indexes(bulk, bulk_where)) >= 8
         assert len(rows(bulk)) == grown
         assert bulk.public_namespaces() == written.public_namespaces()
         assert bulk.dump() == written.dump() == sorted(entries, key=lambda e: (e.log,

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.actors import CLI as CLI_ACTOR
 from domain.actors import acting_as
+from web.services import opened_event_log
 from web.settings import Settings
 
 
@@ -18,14 +19,8 @@ def register(user_actions: Any) -> None:
 
 
 def _unlock(args: argparse.Namespace, settings: Settings) -> int:
-    from web.cli import _open_store
-
-    store = _open_store(settings)
-    try:
-        with acting_as(CLI_ACTOR):
-            user = store.user_named(args.username)
-            store.unlock_user(user.id, reason="admin")
-    finally:
-        store.close()
+    with opened_event_log(settings) as store, acting_as(CLI_ACTOR):
+        user = store.user_named(args.username)
+        store.unlock_user(user.id, reason="admin")
     print(f"Unlocked {args.username}.")
     return 0

@@ -104,7 +104,11 @@ def _times(parser: argparse.ArgumentParser) -> None:
 def opened_tools(settings: Settings, *, fold: bool = True) -> Iterator[AuditTools]:
     location = store_location(settings)
     with opened_event_log(settings) as events:
-        audit = open_log(location, AuditTrail, AUDIT_LOG)
+        try:
+            audit = open_log(location, AuditTrail, AUDIT_LOG)
+        except OSError as e:  # as opened_event_log: one line, exit 1
+            raise InvalidInputError(f"cannot open the audit trail in {settings.data_dir}: {e}"
+                                    ) from None
         try:
             signer = load_or_create_signer(settings.keys_dir, settings.issuer)
             tools = audit_tools(location, events, audit,

@@ -13,21 +13,20 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from aiohttp import web
 
 from domain.actors import CLI as CLI_ACTOR
 from domain.actors import acting_as
-from domain.application import Wharfinger
 from domain.errors import DomainError
 from eventstore.location import StoreConfigError
-from eventstore.open import open_log
 from web import audit_cli, cli_feed, cli_manage, delete_cli, sync_cli
 from web.app import create_app
 from web.app_tokens import hash_token, new_token
 from web.passwords import check_new_password, hash_password
 from web.registry_config import registry_config_yaml
 from web.secret_files import load_or_create_secret
-from web.services import EVENTS_LOG, signing_key_of, store_location
+from web.services import opened_event_log, signing_key_of, store_location
 from web.settings import ConfigError, Settings, load_settings
 
 
@@ -48,6 +47,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except DomainError as e:
         where = f"{e.field}: " if e.field else ""
         print(f"wharfinger: error: {where}{e.message}", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as e:
+        # PostgreSQL unreachable (or lost): as a store that cannot be opened (exit 1, one line).
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"wharfinger: error: cannot use the database: {detail}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -99,13 +103,6 @@ def _parser() -> argparse.ArgumentParser:
     sync_cli.register(sub)
     delete_cli.register(sub)
     return parser
-
-
-def _open_store(settings: Settings) -> Wharfinger:
-    try:
-        return open_log(store_location(settings), Wharfinger, EVENTS_LOG)
-    except OSError as e:
-        raise CliError(f"cannot open the event store in {settings.data_dir}: {e}") from None
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -170,15 +167,11 @@ def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
     if not settings["first_user_admin.enabled"]:
         raise CliError("first_user_admin is disabled in the configuration")
     password_hash = hash_password(_read_password(args))
-    store = _open_store(settings)
     token = new_token()
-    try:
-        with acting_as(CLI_ACTOR):
-            user, _ = store.bootstrap_admin(username=args.username, email=args.email,
-                                            password_hash=password_hash,
-                                            token_hash=hash_token(token))
-    finally:
-        store.close()
+    with opened_event_log(settings) as store, acting_as(CLI_ACTOR):
+        user, _ = store.bootstrap_admin(username=args.username, email=args.email,
+                                        password_hash=password_hash,
+                                        token_hash=hash_token(token))
     _print(args, {"id": str(user.id), "username": user.username, "application": "bootstrap",
                   "plain_token": token},
            f"Created admin {user.username}.\n"
@@ -188,14 +181,10 @@ def _bootstrap(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _registry_create(args: argparse.Namespace, settings: Settings) -> int:
-    store = _open_store(settings)
-    try:
-        with acting_as(CLI_ACTOR):
-            registry = store.register_registry(
-                name=args.name, hostname=args.hostname,
-                external_hostname=args.external_hostname, use_ssl=args.use_ssl)
-    finally:
-        store.close()
+    with opened_event_log(settings) as store, acting_as(CLI_ACTOR):
+        registry = store.register_registry(
+            name=args.name, hostname=args.hostname,
+            external_hostname=args.external_hostname, use_ssl=args.use_ssl)
     _print(args, {"id": str(registry.id), "name": registry.name, "hostname": registry.hostname,
                   "external_hostname": registry.external_hostname, "use_ssl": registry.use_ssl},
            f"Registered registry {registry.name} ({registry.hostname}).\n"

@@ -19,6 +19,7 @@ from eventsourcing.application import Application
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
+from domain.errors import InvalidInputError
 from eventstore.open import open_log
 from projections.activity.projector import ActivityProjector, Summary, rebuild
 from projections.activity.store import ActivityStore, StaleTrackingError, open_activity_store
@@ -59,8 +60,6 @@ def register(sub: Any) -> None:
 
 @contextlib.contextmanager
 def _opened(settings: Settings) -> Iterator[tuple[Wharfinger, AuditTrail, ActivityStore]]:
-    from web.cli import CliError
-
     location = store_location(settings)
     opened: list[Any] = []
     try:
@@ -69,7 +68,9 @@ def _opened(settings: Settings) -> Iterator[tuple[Wharfinger, AuditTrail, Activi
             opened.append(open_log(location, AuditTrail, AUDIT_LOG))
             opened.append(open_activity_store(location))
         except OSError as e:
-            raise CliError(f"cannot open the store ({location.describe()}): {e}") from None
+            # As web.services.opened_event_log: a store that cannot be opened exits 1.
+            raise InvalidInputError(f"cannot open the store ({location.describe()}): {e}"
+                                    ) from None
         yield opened[0], opened[1], opened[2]
     finally:
         for each in reversed(opened):

@@ -17,7 +17,6 @@ from domain.application import Wharfinger
 from domain.errors import NotFoundError
 from domain.names import namespace_name_from_username
 from domain.values import NamespaceKind, Role, TeamKind, Visibility
-from eventstore.open import open_log
 from eventstore.reader import read_after
 from projections.directory import Directory, Kind
 from projections.permissions import PermissionIndex
@@ -27,7 +26,7 @@ from web.ldap.config import LdapConfig
 from web.ldap.directory import Directory as LdapDirectory
 from web.ldap.sync import refuse_directory_name
 from web.passwords import check_new_password, hash_password
-from web.services import EVENTS_LOG, store_location
+from web.services import opened_event_log
 from web.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -155,12 +154,8 @@ class _Session:
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[_Session]:
-    store = open_log(store_location(settings), Wharfinger, EVENTS_LOG)
-    try:
-        with acting_as(CLI_ACTOR):
-            yield _Session(store)
-    finally:
-        store.close()
+    with opened_event_log(settings) as store, acting_as(CLI_ACTOR):
+        yield _Session(store)
 
 
 def _out(args: argparse.Namespace, data: Any, text: str) -> int:

@@ -95,3 +95,39 @@ def test_unknown_command_exits_non_zero(capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit) as exit_info:
         main(["frobnicate"], {})
     assert exit_info.value.code == 2
+
+
+UNOPENABLE = [
+    (["registry", "create", "--name", "main", "--hostname", "registry.test:5000"], ""),
+    (["bootstrap", "--username", "alice", "--email", "a@example.org", "--password-stdin"],
+     "a long enough password\n"),
+    (["user", "list"], ""),
+    (["user", "unlock", "alice"], ""),
+    (["auditor", "grant", "alice"], ""),
+    (["audit", "verify", "--quiet"], ""),
+    (["delete", "--namespace", "shop"], ""),
+]
+
+
+@pytest.mark.parametrize(("argv", "stdin"), UNOPENABLE,
+                         ids=[" ".join(a[:2]) for a, _ in UNOPENABLE])
+def test_a_store_that_cannot_be_opened_exits_1_with_one_line(
+        tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], argv: list[str], stdin: str) -> None:
+    """Every command that opens the store fails the same way when it cannot: exit status 1
+    (as for a refused command, the README's CLI section) and one line, never a traceback."""
+    env = {"WHARFINGER_MACHINE_FQDN_VALUE": "wharfinger.test"}
+    if database_url:
+        # Nothing listens on port 1: PostgreSQL cannot be reached.
+        env["WHARFINGER_DATABASE_URL"] = "postgresql://root@127.0.0.1:1/wharfinger"
+        env["WHARFINGER_DATA_DIR"] = str(tmp_path / "data")
+        expected = "cannot use the database"
+    else:
+        # The data directory is a file: SQLite's database cannot be created in it.
+        (tmp_path / "data").write_text("not a directory")
+        env["WHARFINGER_DATA_DIR"] = str(tmp_path / "data")
+        expected = "cannot open the"
+    assert run(argv, env, stdin, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("wharfinger: error: ") and expected in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err

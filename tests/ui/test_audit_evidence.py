@@ -107,12 +107,12 @@ async def test_admins_sign_checkpoints_from_the_page_and_auditors_may_not(
     assert re.search(rf'<th scope="row">events</th>\s*<td>{cp.size}</td>', html)
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
+async def _eventually(condition: Callable[[], bool], seconds: float = 5) -> bool:
+    for _ in range(int(seconds * 100)):
         if condition():
-            return
+            return True
         await asyncio.sleep(0.01)
-    raise AssertionError("timed out waiting for the server")
+    return condition()
 
 
 async def test_a_second_verify_now_joins_the_run_under_way_and_shows_its_outcome(
@@ -138,15 +138,20 @@ async def test_a_second_verify_now_joins_the_run_under_way_and_shows_its_outcome
             release.wait(30)
 
         occupying = [asyncio.ensure_future(services.pool.run(occupy)) for _ in range(8)]
-        for _ in occupying:
-            await asyncio.to_thread(busy.acquire)
-        first = asyncio.ensure_future(client.post("/audit/verify", data={"_csrf": admin_csrf}))
-        await _until(lambda: gate.running is not None)
-        second = asyncio.ensure_future(other.post("/audit/verify",
-                                                  data={"_csrf": auditor_csrf}))
-        await _until(lambda: gate.running is not None and gate.running.waiting == 1)
-        release.set()
-        await asyncio.gather(*occupying)
+        try:
+            for _ in occupying:
+                await asyncio.to_thread(busy.acquire)
+            first = asyncio.ensure_future(client.post("/audit/verify",
+                                                      data={"_csrf": admin_csrf}))
+            assert await _eventually(lambda: gate.running is not None)
+            second = asyncio.ensure_future(other.post("/audit/verify",
+                                                      data={"_csrf": auditor_csrf}))
+            # The second request joins the run (without the gate it would queue a second
+            # verification behind the busy pool: the count of facts below tells).
+            await _eventually(lambda: gate.running is not None and gate.running.waiting == 1)
+        finally:
+            release.set()
+            await asyncio.gather(*occupying)
         started, joined = await first, await second
         started_html, joined_html = await started.text(), await joined.text()
         after_both = audit_positions(client)

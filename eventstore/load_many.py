@@ -30,14 +30,22 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
 
+def reads_at_once(app: Application[UUID]) -> bool:
+    """Whether `load_many` reads in one statement here (else it is one `get` per aggregate,
+    and a caller that reads only what it turns out to need does less by not preloading)."""
+    repository = app.repository
+    return (isinstance(app.recorder, PostgresAggregateRecorder)
+            and repository.snapshot_store is None and repository.fastforward)
+
+
 def load_many(app: Application[UUID], ids: Iterable[UUID]) -> dict[UUID, Aggregate | None]:
     """Each aggregate as `app.repository.get` returns it, or None if it has no events."""
     wanted = list(dict.fromkeys(ids))
     repository = app.repository
     recorder = app.recorder
-    if (not wanted or not isinstance(recorder, PostgresAggregateRecorder)
-            or repository.snapshot_store is not None or not repository.fastforward):
+    if not wanted or not reads_at_once(app):
         return {aggregate_id: _get(app, aggregate_id) for aggregate_id in wanted}
+    assert isinstance(recorder, PostgresAggregateRecorder)
     cache = repository.cache
     cached: dict[UUID, tuple[Aggregate, int]] = {}
     if cache is not None:

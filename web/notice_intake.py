@@ -24,7 +24,7 @@ from domain.audit_trail import AuditTrail
 from domain.facts import Fact
 from domain.notifications import RegistryNotice
 from domain.repositories import audit_fact
-from eventstore.load_many import load_many
+from eventstore.load_many import load_many, reads_at_once
 from web.blocking import BlockingPool
 from web.group_commit import GroupCommit
 
@@ -57,6 +57,8 @@ class NoticeIntake:
         self._known = known
         self._audit = audit
         self._record_pulls = record_pulls
+        self._bulk = reads_at_once(store)
+        """PostgreSQL: a batch's aggregates are read in one statement before it is applied."""
         self._changes: GroupCommit[_Part, _Part] = GroupCommit(pool, _same, self._write_changes)
         self._facts: GroupCommit[_Part, _Part] = GroupCommit(pool, self._encode, self._write_facts)
 
@@ -106,7 +108,7 @@ class NoticeIntake:
         notices = [n for part in parts for n in part.notices]
         outcomes, position = self._store.run_command(
             lambda: self._store.record_notices(notices, unknown=self._unknown,
-                                               load=self._load))
+                                               load=self._load if self._bulk else None))
         start = 0
         for part in parts:
             part.outcomes = outcomes[start:start + len(part.notices)]
@@ -115,7 +117,8 @@ class NoticeIntake:
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate | None]:
         # One read for the whole batch (on PostgreSQL each read is two round trips, and the
-        # batch's reads one after another had taken as long as its insert).
+        # batch's reads one after another had taken as long as its insert). Not on SQLite:
+        # there reads are local, and reading one by one reads only what the notices need.
         return load_many(self._store, ids)
 
     def _unknown(self, full_name: str) -> bool:

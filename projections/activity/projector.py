@@ -23,6 +23,10 @@ from projections.activity.entries import CHANGE_LOG, Directory, describe
 from projections.activity.reading import SKIPPED, LogReader
 from projections.activity.store import LOGS, ActivityStore, StaleTrackingError
 
+REBUILD_WRITE_EVENTS = 10_000
+"""A rebuild writes the entries of this many events per transaction, whatever the batches it
+reads: each transaction's round trips and commit cost as much as thousands of rows."""
+
 Progress = Callable[[str, int, int], None]
 """(log name, position reached, head of that log)"""
 
@@ -149,11 +153,17 @@ def rebuild(store: ActivityStore, logs: dict[str, Application[UUID]], *,
                 # The audit trail's entries need no names from the change log, so each log is
                 # replayed whole in turn, its next batch read while this one is written.
                 head = head_position(app)
+                pending: list[LoggedEvent] = []
                 for batch in _read_ahead(projector.readers[name], batch_size):
-                    projector.project(name, batch)
+                    pending.extend(batch)
+                    if len(pending) >= REBUILD_WRITE_EVENTS:
+                        projector.project(name, pending)
+                        pending = []
                     summary.events += len(batch)
                     if progress is not None:
                         progress(name, batch[-1].position, head)
+                if pending:
+                    projector.project(name, pending)
         except StaleTrackingError:  # someone else projects too: go on from where they are
             summary.events += projector.catch_up(batch_size, progress).events
     store.create_indexes()

@@ -12,6 +12,7 @@ grow with the feed (docs/benchmarks.md: 1M and 10M entries).
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -68,6 +69,17 @@ _ORDER_E = "e.occurred_us DESC, e.log DESC, e.position DESC"
 _STORED = (*COLUMNS, "audience", "public_ns")
 _INSERT = (f"INSERT INTO activity_entries ({', '.join(_STORED)})"  # noqa: S608 - constant names
            f" VALUES ({', '.join('?' * len(_STORED))})")
+_MAX_ROWS_PER_INSERT = 512
+"""Rows per multi-row INSERT on SQLite (x 18 values: below its 32766 parameters)."""
+
+
+@functools.cache
+def _insert_rows(count: int) -> str:
+    row = f"({', '.join('?' * len(_STORED))})"
+    return (f"INSERT INTO activity_entries ({', '.join(_STORED)})"  # noqa: S608 - constant names
+            f" VALUES {', '.join([row] * count)}")
+
+
 _DUMP = f"SELECT {_SELECTED} FROM activity_entries ORDER BY log, position"  # noqa: S608
 _IS_PUBLIC = "public_ns <> '' AND public_ns IN (SELECT key FROM activity_public)"
 
@@ -329,6 +341,18 @@ class SQLiteActivityStore(ActivityStore):
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _insert_many(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        # Multi-row statements: executemany steps once per row, and each step lets go of the
+        # GIL and takes it back, a handover with the event loop per row when the live
+        # projector runs in the service. Chunks of powers of two: a handful of statements,
+        # each prepared once and kept in the connection's statement cache.
+        start = 0
+        while start < len(rows):
+            size = min(_MAX_ROWS_PER_INSERT, 1 << ((len(rows) - start).bit_length() - 1))
+            chunk = rows[start:start + size]
+            conn.execute(_insert_rows(size), [value for row in chunk for value in row])
+            start += size
 
     def _version(self, conn: Any) -> int | None:
         tables = {name for (name,) in conn.execute(

@@ -32,6 +32,32 @@ class Sample:
     rps: float
     p50_ms: float
     p99_ms: float
+    cpu_us: float = 0.0
+    """The server process's CPU time per request (all threads), µs."""
+    main_cpu_us: float = 0.0
+    """The same for its main thread (the event loop) alone."""
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time of a process (or one of its threads), from /proc."""
+    path = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
+    with open(path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def wrk_measuring(url: str, scenario: Scenario, seconds: int, work: Path, pid: int) -> Sample:
+    """`wrk`, plus the CPU time the server at `pid` spent per request meanwhile (noise from
+    other processes changes a rate much more than the CPU time each request costs)."""
+    before, main_before = cpu_seconds(pid), cpu_seconds(pid, pid)
+    sample = wrk(url, scenario, seconds, work)
+    requests = max(1.0, sample.rps * seconds)
+    sample.cpu_us = round((cpu_seconds(pid) - before) / requests * 1e6, 1)
+    sample.main_cpu_us = round((cpu_seconds(pid, pid) - main_before) / requests * 1e6, 1)
+    return sample
 
 
 @dataclass(frozen=True)
@@ -112,43 +138,95 @@ def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[R
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
     work = Path(tempfile.mkdtemp(prefix="wharfinger-bench-"))
-    env = {"PATH": os.environ["PATH"], "WHARFINGER_DATA_DIR": str(work / "data"),
-           "WHARFINGER_MACHINE_FQDN_VALUE": "bench.test"}
-    boot = json.loads(cli(env, "bootstrap", "--username", "admin", "--email", "a@example.org",
-                          "--password-stdin", "--json", stdin=PASSWORD + "\n"))
-    cli(env, "registry", "create", "--name", "bench", "--hostname", SERVICE)
-    port, bare_port = free_port(), free_port()
-    server = subprocess.Popen([str(VENV_BIN / "wharfinger"), "serve", "--listen",
-                               f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL)
+    server, port, boot = start_server(work / "data")
+    bare_port = free_port()
     bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_token_server.py"),
                              str(work / "bare-keys"), str(bare_port)], cwd=ROOT,
-                            env={**env, "PYTHONPATH": str(ROOT)})
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
     rows: list[Row] = []
     app_token_rps = 0.0
     try:
-        wait_ready(f"http://127.0.0.1:{port}/api/v1/_ping")
         wait_ready(f"http://127.0.0.1:{bare_port}/v2/token?service=x&scope=a:b:c")
         for scenario in scenarios(boot, port):
             try:
                 rows.append(measure(scenario, port, bare_port, work, runs, seconds,
-                                    open_loop_seconds, app_token_rps))
+                                    open_loop_seconds, app_token_rps,
+                                    pids=(server.pid, bare.pid)))
             except (RuntimeError, subprocess.CalledProcessError) as e:
                 rows.append(row("token endpoint", scenario.name, value=0, unit="req/s",
                                 target=scenario.target, error=str(e)[:500]))
                 continue
             if not scenario.target.startswith("rate"):
                 app_token_rps = app_token_rps or float(str(rows[-1]["value"]))
+        if Path(TMPFS).is_dir():
+            rows.append(without_fsync(server, port, boot, work, runs, seconds))
     finally:
-        server.terminate()
-        bare.terminate()
-        server.wait(10)
-        bare.wait(10)
+        for process in (server, bare):
+            process.terminate()
+            process.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
 
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
+    """A bootstrapped `wharfinger serve` on `data_dir`, ready: its process, port and the
+    bootstrap answer (the admin's application token)."""
+    env = {"PATH": os.environ["PATH"], "WHARFINGER_DATA_DIR": str(data_dir),
+           "WHARFINGER_MACHINE_FQDN_VALUE": "bench.test"}
+    boot = json.loads(cli(env, "bootstrap", "--username", "admin", "--email", "a@example.org",
+                          "--password-stdin", "--json", stdin=PASSWORD + "\n"))
+    cli(env, "registry", "create", "--name", "bench", "--hostname", SERVICE)
+    port = free_port()
+    server = subprocess.Popen([str(VENV_BIN / "wharfinger"), "serve", "--listen",
+                               f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/api/v1/_ping")
+    except BaseException:
+        server.terminate()
+        raise
+    return server, port, boot
+
+
+TMPFS = "/dev/shm"  # noqa: S108 - a diagnostic's throwaway data directory
+
+
+def without_fsync(server: subprocess.Popen[bytes], port: int, boot: dict[str, str], work: Path,
+                  runs: int, seconds: int) -> Row:
+    """A diagnostic, not a target: the application-token case against a second server whose
+    data directory is in memory (tmpfs, where a commit's fsync returns at once), alternating
+    with the server on disk. Their ratio is what waiting for the disk costs the endpoint:
+    every decision record is committed, with fsync, before its token is sent."""
+    scenario = scenarios(boot, port)[0]
+    memory_dir = Path(tempfile.mkdtemp(prefix="wharfinger-bench-", dir=TMPFS))
+    try:
+        in_memory, memory_port, memory_boot = start_server(memory_dir / "data")
+        try:
+            memory_scenario = scenarios(memory_boot, memory_port)[0]
+            disk_url = f"http://127.0.0.1:{port}{scenario.path}"
+            memory_url = f"http://127.0.0.1:{memory_port}{memory_scenario.path}"
+            wrk(memory_url, memory_scenario, 2, work)
+            on_disk, in_ram = [], []
+            for _ in range(runs):
+                on_disk.append(wrk_measuring(disk_url, scenario, seconds, work, server.pid))
+                in_ram.append(wrk_measuring(memory_url, memory_scenario, seconds, work,
+                                            in_memory.pid))
+        finally:
+            in_memory.terminate()
+            in_memory.wait(10)
+    finally:
+        shutil.rmtree(memory_dir, ignore_errors=True)
+    return row("token endpoint", "application token Basic, data directory in memory (tmpfs:"
+                                 " no fsync wait; diagnostic)",
+               value=median(s.rps for s in in_ram), unit="req/s",
+               baseline=median(s.rps for s in on_disk), baseline_name="the same on disk",
+               target="", cpu_us_per_req=median(s.cpu_us for s in in_ram),
+               disk_cpu_us_per_req=median(s.cpu_us for s in on_disk),
+               p99_ms=round(median(s.p99_ms for s in in_ram), 2),
+               disk_p99_ms=round(median(s.p99_ms for s in on_disk), 2))
+
+
 def measure(scenario: Scenario, port: int, bare_port: int, work: Path, runs: int, seconds: int,
-            open_loop_seconds: int, app_token_rps: float) -> Row:
+            open_loop_seconds: int, app_token_rps: float, pids: tuple[int, int]) -> Row:
     ours, base = [], []
     url, bare_url = (f"http://127.0.0.1:{p}{scenario.path}" for p in (port, bare_port))
     slow = scenario.connections <= 4  # argon2: a few per second, give wrk time
@@ -156,8 +234,8 @@ def measure(scenario: Scenario, port: int, bare_port: int, work: Path, runs: int
     if not slow:
         wrk(url, scenario, 2, work)  # warm up
     for _ in range(runs):
-        ours.append(wrk(url, scenario, length, work))
-        base.append(wrk(bare_url, scenario, seconds, work))
+        ours.append(wrk_measuring(url, scenario, length, work, pids[0]))
+        base.append(wrk_measuring(bare_url, scenario, seconds, work, pids[1]))
     rps = median(s.rps for s in ours)
     half = open_loop(port, scenario, rps / 2, max(open_loop_seconds, 10))
     # The same rate against the bare server: what the machine and the Python load
@@ -177,4 +255,7 @@ def measure(scenario: Scenario, port: int, bare_port: int, work: Path, runs: int
         half_rate=round(rps / 2), half_rate_p50_ms=half["p50_ms"],
         half_rate_p99_ms=half["p99_ms"],
         bare_half_rate_p99_ms=bare_half["p99_ms"] if bare_half else None,
-        bare_req_per_s=round(median(s.rps for s in base)))
+        bare_req_per_s=round(median(s.rps for s in base)),
+        cpu_us_per_req=median(s.cpu_us for s in ours),
+        main_thread_cpu_us_per_req=median(s.main_cpu_us for s in ours),
+        bare_cpu_us_per_req=median(s.cpu_us for s in base))

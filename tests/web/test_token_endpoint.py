@@ -166,6 +166,7 @@ async def test_malformed_basic_auth_is_a_400(client: TestClient, world: World,  
     {"scope": SCOPE},
     {"service": ""},
     {"service": "a\x01b"},
+    {"service": "a\x1fb"},
 ])
 async def test_malformed_requests_are_400_with_json(client: TestClient, world: World,  # type: ignore[type-arg]
                                                     params: dict[str, str]) -> None:
@@ -190,6 +191,7 @@ async def test_over_long_password_is_refused_without_hashing(client: TestClient,
     {"grant_type": "client_credentials", "service": SERVICE},
     {"grant_type": "password", "service": SERVICE, "username": "viewer"},
     {"grant_type": "refresh_token", "service": SERVICE},
+    {"grant_type": "refresh_token", "service": SERVICE, "refresh_token": "a" * 300 + "\x1f"},
     {"service": SERVICE},
 ])
 async def test_bad_oauth_forms_are_400(client: TestClient, world: World,  # type: ignore[type-arg]

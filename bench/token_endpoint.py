@@ -168,11 +168,13 @@ def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[R
     return rows
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
+def start_server(data_dir: Path, environment: dict[str, str] | None = None
+                 ) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
     """A bootstrapped `wharfinger serve` on `data_dir`, ready: its process, port and the
-    bootstrap answer (the admin's application token)."""
+    bootstrap answer (the admin's application token). `environment` adds variables (settings
+    as WHARFINGER_* variables, for experiments)."""
     env = {"PATH": os.environ["PATH"], "WHARFINGER_DATA_DIR": str(data_dir),
-           "WHARFINGER_MACHINE_FQDN_VALUE": "bench.test"}
+           "WHARFINGER_MACHINE_FQDN_VALUE": "bench.test", **(environment or {})}
     boot = json.loads(cli(env, "bootstrap", "--username", "admin", "--email", "a@example.org",
                           "--password-stdin", "--json", stdin=PASSWORD + "\n"))
     cli(env, "registry", "create", "--name", "bench", "--hostname", SERVICE)

@@ -22,8 +22,18 @@ log = logging.getLogger(__name__)
 ReadAfter = Callable[[int, int], Awaitable[list[LoggedEvent]]]
 
 
+CATCHING_UP = "The service is catching up with its event log; retry shortly"
+OUT_OF_DATE = ("Authorization data is out of date (the event log has not been read within"
+               " token.max_staleness_seconds); refusing to guess")
+
+
 class ProjectionBehindError(Exception):
-    """The projection did not reach a position in time; answer 503, never guess."""
+    """The projection is not known to be current, or did not reach a position in time:
+    answer 503, never guess (web.errors turns it into one)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class LogFollower:
@@ -59,6 +69,12 @@ class LogFollower:
         return (self._last_success is not None
                 and self._clock() - self._last_success <= self._max_staleness)
 
+    def ensure_current(self) -> None:
+        """Raise ProjectionBehindError unless `is_current()`: what every answer that reads the
+        projection checks first (the token endpoint, the repository API)."""
+        if not self.is_current():
+            raise ProjectionBehindError(OUT_OF_DATE)
+
     async def catch_up(self) -> int:
         """Read and apply everything up to the head of the log; returns events applied."""
         applied = 0
@@ -88,8 +104,8 @@ class LogFollower:
             async with asyncio.timeout(timeout), self._advanced:
                 await self._advanced.wait_for(lambda: self.position >= position)
         except TimeoutError:
-            raise ProjectionBehindError(
-                f"projection at {self.position}, still waiting for {position}") from None
+            log.info("projection at %d, still waiting for %d", self.position, position)
+            raise ProjectionBehindError(CATCHING_UP) from None
 
     async def run(self) -> None:
         """Follow the log until cancelled."""

@@ -48,9 +48,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except DomainError as e:
         return json_error(e.status, e.message, field=e.field)
-    except ProjectionBehindError:
-        return json_error(503, "The service is catching up with its event log; retry shortly",
-                          headers={"Retry-After": "1"})
+    except ProjectionBehindError as e:
+        return json_error(503, e.message, headers={"Retry-After": "2"})
     except web.HTTPException as e:
         if e.status < 400:
             raise

@@ -232,6 +232,11 @@ async def test_store_unreadable_beyond_the_bound_fails_closed(start_app: AppStar
         assert response.status == 503
         assert response.headers["Retry-After"]
         assert "out of date" in (await response.json())["message"]
+        # The REST API's answers that read the projection fail closed the same way.
+        listed = await client.get("/api/v1/repositories",
+                                  headers={"Portus-Auth": f"admin:{world.tokens['admin']}"})
+        assert listed.status == 503 and listed.headers["Retry-After"]
+        assert (await listed.json())["message"] == (await response.json())["message"]
     for _ in range(50):  # the follower recovers on its own once the store answers again
         response = await client.get("/v2/token", params=params, headers=world.basic("viewer"))
         if response.status == 200:

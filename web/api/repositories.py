@@ -54,12 +54,6 @@ def repository_json(services: Services, repo: RepositoryRecord, user: UserRecord
             "destroyable": allowed(services.index, user, repo, Action.DELETE)}
 
 
-def _current(services: Services) -> None:
-    if not services.follower.is_current():
-        raise web.HTTPServiceUnavailable(reason="The read model is out of date; retry shortly",
-                                         headers={"Retry-After": "1"})
-
-
 def _int(request: web.Request, name: str) -> int:
     text = request.match_info[name]
     if not text.isdigit() or len(text) > 18:
@@ -69,7 +63,7 @@ def _int(request: web.Request, name: str) -> int:
 
 def visible_repository(request: web.Request, user: UserRecord) -> RepositoryRecord:
     services = request.app[SERVICES]
-    _current(services)
+    services.follower.ensure_current()
     repo = services.catalog.repositories.get(_int(request, "id"))
     if repo is None or not repo.tags:
         raise NotFoundError("Not found")
@@ -89,7 +83,7 @@ def namespace_repositories(services: Services, ns: NamespaceRecord, user: UserRe
 async def list_repositories(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = api_user(request)
-    _current(services)
+    services.follower.ensure_current()
     return paginated(request, [
         repository_json(services, repo, user) for repo in services.catalog.listed()
         if allowed(services.index, user, repo, Action.PULL)])
@@ -145,7 +139,7 @@ async def repository_tag(request: web.Request) -> web.Response:
 async def list_tags(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     api_admin(request)
-    _current(services)
+    services.follower.ensure_current()
     return paginated(request, [tag_json(services, t)
                                for _, t in sorted(services.catalog.tags.items())])
 
@@ -154,7 +148,7 @@ async def list_tags(request: web.Request) -> web.Response:
 async def show_tag(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = api_user(request)
-    _current(services)
+    services.follower.ensure_current()
     found = services.catalog.tag(_int(request, "id"))
     if found is None:
         raise NotFoundError("Not found")
@@ -175,7 +169,7 @@ def _confirmed(request: web.Request) -> bool:
 async def delete_tag_route(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     user = api_user(request)
-    _current(services)
+    services.follower.ensure_current()
     found = services.catalog.tag(_int(request, "id"))
     if found is None:
         raise NotFoundError("Not found")
@@ -201,7 +195,7 @@ async def delete_namespace_repositories(request: web.Request) -> web.Response:
     """Delete every repository of a namespace (the user needs delete on the namespace)."""
     services = request.app[SERVICES]
     user = api_user(request)
-    _current(services)
+    services.follower.ensure_current()
     ns_uuid = services.directory.uuid_of(Kind.NAMESPACE, _int(request, "id"))
     repos = [r for r in services.catalog.listed() if r.namespace_id == ns_uuid]
     if ns_uuid is None:

@@ -59,7 +59,7 @@ async def get_token(request: web.Request) -> web.Response:
     scopes = parse_scope_values(tuple(query.getall("scope", ())))
     offline = query.get("offline_token", "").lower() == "true"
     credentials = parse_basic(request.headers.get("Authorization"))
-    _ensure_current(services)
+    services.follower.ensure_current()
     try:
         try:
             auth = (await services.passwords.authenticate(*credentials, channel="token")
@@ -83,7 +83,7 @@ async def post_token(request: web.Request) -> web.Response:
     grant_type = _one(form.get("grant_type", []), "grant_type")
     service = _one(form.get("service", []), "service")
     scopes = parse_scope_values(tuple(form.get("scope", ())))
-    _ensure_current(services)
+    services.follower.ensure_current()
     username, credential = "", "refresh_token"
     try:
         if grant_type == "password":
@@ -120,7 +120,7 @@ async def post_token(request: web.Request) -> web.Response:
 async def ping(request: web.Request) -> web.Response:
     """Portus's `GET /v2/`: 200 for valid Basic credentials, 401 otherwise."""
     services = request.app[SERVICES]
-    _ensure_current(services)
+    services.follower.ensure_current()
     try:
         credentials = parse_basic(request.headers.get("Authorization"))
         if credentials is None:
@@ -201,9 +201,3 @@ async def _read_form(request: web.Request) -> dict[str, list[str]]:
     except (UnicodeDecodeError, ValueError):
         raise InvalidInputError("form is not valid UTF-8 url-encoded text") from None
 
-
-def _ensure_current(services: Services) -> None:
-    if not services.follower.is_current():
-        raise web.HTTPServiceUnavailable(
-            reason="Authorization data is out of date (the event store cannot be read);"
-                   " refusing to guess", headers={"Retry-After": "2"})

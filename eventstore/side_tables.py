@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -29,12 +30,21 @@ class Cursor(Protocol):
 
 
 class SideTables:
-    """One interface over both backends: `transaction()` yields a cursor taking `?` params."""
+    """One interface over both backends: `transaction()` yields a cursor taking `?` params.
 
-    def __init__(self, location: StoreLocation) -> None:
+    On PostgreSQL each connection is a server process: a running node (`keep_connections`)
+    keeps a few idle ones for its background rounds (fold checkpoints, Merkle nodes, the jti
+    index) instead of starting a process per transaction, and `close()` ends them. One-shot
+    users (CLI commands, tests) keep none and need no `close()`."""
+
+    def __init__(self, location: StoreLocation, *, keep_connections: int = 0) -> None:
         self.location = location
         self.backend = location.backend
         self.prefix = "wharfinger_"
+        self._keep = keep_connections
+        self._idle: list[psycopg.Connection[Any]] = []
+        self._idle_lock = threading.Lock()
+        self._closed = False
 
     def table(self, name: str) -> str:
         if self.location.postgres is None:
@@ -59,8 +69,49 @@ class SideTables:
             finally:
                 conn.close()
             return
-        with psycopg.connect(self.location.postgres.conninfo()) as pg, pg.cursor() as cur:
-            yield _PgCursor(cur)
+        if not self._keep:
+            with psycopg.connect(self.location.postgres.conninfo()) as pg, pg.cursor() as cur:
+                yield _PgCursor(cur)
+            return
+        connection = self._take()
+        try:
+            with connection.cursor() as cur:
+                yield _PgCursor(cur)
+            connection.commit()
+        except BaseException:
+            if not connection.broken:
+                with contextlib.suppress(psycopg.Error):
+                    connection.rollback()
+            if connection.broken or connection.closed:
+                connection.close()
+            else:
+                self._give_back(connection)
+            raise
+        self._give_back(connection)
+
+    def _take(self) -> psycopg.Connection[Any]:
+        assert self.location.postgres is not None
+        with self._idle_lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if not (connection.closed or connection.broken):
+                    return connection
+        return psycopg.connect(self.location.postgres.conninfo())
+
+    def _give_back(self, connection: psycopg.Connection[Any]) -> None:
+        with self._idle_lock:
+            if not self._closed and len(self._idle) < self._keep:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        """End the idle connections (a stopping node); later transactions connect anew."""
+        with self._idle_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
     def create(self, ddl: Sequence[str]) -> None:
         """Run `CREATE TABLE IF NOT EXISTS …` statements; `{t:name}` becomes a table name and

@@ -84,8 +84,11 @@ class AuditTools:
 
 
 def audit_tools(location: StoreLocation, events: Application[UUID], audit: Application[UUID],
-                *, every: int, signer: Signer, issuer: str, fold_key: bytes) -> AuditTools:
-    side = SideTables(location)
+                *, every: int, signer: Signer, issuer: str, fold_key: bytes,
+                keep_connections: int = 0) -> AuditTools:
+    """The audit tools over both logs; a running node keeps a few side-table connections
+    (`keep_connections`, closed with `tools.side.close()`)."""
+    side = SideTables(location, keep_connections=keep_connections)
     read_events: ReadAfter = functools.partial(read_after, events)
     read_audit: ReadAfter = functools.partial(read_after, audit)
     tlogs = {name: TransparencyLog(side, app, name, origin(issuer, name))

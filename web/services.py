@@ -270,7 +270,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         tools = audit_tools(location, store, audit,
                             every=int(settings["audit.fold_checkpoint_interval"]),
                             signer=signer, issuer=settings.issuer,
-                            fold_key=await pool.run(fold_checkpoint_key, keys_dir))
+                            fold_key=await pool.run(fold_checkpoint_key, keys_dir),
+                            keep_connections=2)
         tasks.append(asyncio.create_task(tools.keep_current(pool, 5.0), name="audit-tools"))
         tasks.append(asyncio.create_task(tools.keep_signing(
             pool, float(settings["audit.checkpoint_interval_seconds"])), name="audit-sign"))
@@ -320,6 +321,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         # such call to finish before closing the stores under it (SQLite segfaults otherwise).
         await asyncio.to_thread(pool.shutdown)
         await asyncio.to_thread(writer.shutdown)
+        if tools is not None:
+            await asyncio.to_thread(tools.side.close)
         if activity is not None:
             await asyncio.to_thread(activity.close)
         for log_app in (store, audit):

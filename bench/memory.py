@@ -13,6 +13,7 @@ import gc
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench.common import ROOT, Row, row
@@ -49,7 +50,24 @@ def measure(users: int, teams: int, namespaces: int, members: int) -> dict[str, 
     marks[phase] = _rss()
     assert (len(index.users), len(index.teams), len(index.namespaces)) == (
         users, teams, namespaces)
+    # What a full collection of the cyclic garbage collector costs with this projection in
+    # the heap (a pause of the event loop), and after gc.freeze(), which `wharfinger serve`
+    # calls once its read models are loaded (web/cli.py).
+    marks["gc_pause_us"] = _collect_us()
+    gc.freeze()
+    marks["gc_pause_frozen_us"] = _collect_us()
+    gc.unfreeze()
     return marks
+
+
+def _collect_us(runs: int = 5) -> int:
+    """Median duration of a full `gc.collect()`, in µs."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        gc.collect()
+        times.append(time.perf_counter() - started)
+    return round(sorted(times)[runs // 2] * 1e6)
 
 
 def main(users: int = 100_000, teams: int = 10_000, namespaces: int = 50_000,
@@ -72,6 +90,10 @@ def main(users: int = 100_000, teams: int = 10_000, namespaces: int = 50_000,
         row("projection memory", f"per team ({members} members)", value=per_team, unit="bytes",
             better="lower"),
         row("projection memory", "per namespace", value=per_ns, unit="bytes", better="lower"),
+        row("projection memory", "full garbage collection pause with this projection loaded,"
+            " after gc.freeze() (as `wharfinger serve` does once loaded)",
+            value=m["gc_pause_frozen_us"] / 1000, unit="ms", better="lower",
+            baseline=m["gc_pause_us"] / 1000, baseline_name="the same, not frozen"),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import json
 import os
@@ -120,6 +121,7 @@ async def _run_server(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings)
     runner = web.AppRunner(app)
     await runner.setup()
+    _freeze_loaded_read_models()
     try:
         site = web.TCPSite(runner, host, port)
         try:
@@ -146,6 +148,19 @@ async def _run_server(settings: Settings, host: str, port: int) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def _freeze_loaded_read_models() -> None:
+    """Take what start-up loaded (the in-memory read models, caught up from the log) out of
+    the cyclic garbage collector's sight. A full collection walks every tracked object and
+    pauses the event loop meanwhile: ~150 ms with 100k users, 10k teams and 50k namespaces
+    loaded (`make bench`, projection memory), a token request's latency spike each time; after
+    gc.freeze(), under 1 ms. Frozen objects are still freed by reference counting when
+    dropped; only reference cycles among them would outlive their last use, and the read
+    models are kept for the life of the process anyway. Only `serve` does this: tests start
+    many apps in one process, whose cycles must stay collectable."""
+    gc.collect()
+    gc.freeze()
 
 
 def _read_password(args: argparse.Namespace) -> str:

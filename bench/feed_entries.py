@@ -324,7 +324,7 @@ def insert_sql(start: int, stop: int, people: Population, *, postgres: bool) -> 
 
 
 def bulk_load(where: StoreLocation, start: int, stop: int, people: Population, *,
-              chunk: int = 500_000) -> float:
+              chunk: int = 500_000) -> dict[str, float]:
     """Entries [start, stop) inserted by the database itself, then the store's secondary
     indexes built again (they are dropped first: a rebuild, too, loads rows without them);
     returns the seconds taken. PostgreSQL inserts chunks from two sessions at once (generating
@@ -363,6 +363,7 @@ def bulk_load(where: StoreLocation, start: int, stop: int, people: Population, *
     with ThreadPoolExecutor(sessions) as pool:
         for done in [pool.submit(insert, chunks[n::sessions]) for n in range(sessions)]:
             done.result()
+    inserted = time.perf_counter()
     with loading(where) as conn:
         if postgres:
             conn.execute("SET maintenance_work_mem = '2GB'")
@@ -376,7 +377,8 @@ def bulk_load(where: StoreLocation, start: int, stop: int, people: Population, *
             conn.execute("ANALYZE activity_entries")
             conn.execute("ANALYZE activity_public")
             conn.commit()
-    return time.perf_counter() - started
+    done = time.perf_counter()
+    return {"load_s": round(done - started, 1), "index_s": round(done - inserted, 1)}
 
 
 def secondary_indexes(conn: Any, *, postgres: bool) -> dict[str, str]:

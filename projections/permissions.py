@@ -87,6 +87,16 @@ class PermissionIndex:
     registry: RegistryRecord | None = None
     global_namespace_id: UUID | None = None
     rules: AccessRules = field(default_factory=AccessRules)
+    # Reverse lookups for the feed's viewers (projections.activity.visibility), so a viewer
+    # costs their own teams, not every team and namespace there is. Derived from `teams` and
+    # `namespaces`: built by a scan on first use (an index loaded from a fold checkpoint has
+    # none), then kept by the fold at O(1) per event; not part of the state (not compared).
+    team_ids_by_member: dict[UUID, set[UUID]] | None = field(
+        default=None, compare=False, repr=False)
+    """user id -> the teams they are a member of (none: absent); None until first used"""
+    namespace_ids_by_team: dict[UUID, set[UUID]] | None = field(
+        default=None, compare=False, repr=False)
+    """team id -> the namespaces it owns (none: absent); None until first used"""
 
     # -- queries (the token endpoint's hot path) ----------------------------------------------
 
@@ -101,6 +111,25 @@ class PermissionIndex:
     def global_namespace(self) -> NamespaceRecord | None:
         gid = self.global_namespace_id
         return self.namespaces.get(gid) if gid else None
+
+    def team_ids_of(self, user_id: UUID) -> set[UUID]:
+        """The teams `user_id` is a member of (the set itself: do not change it)."""
+        lookup = self.team_ids_by_member
+        if lookup is None:
+            lookup = self.team_ids_by_member = {}
+            for team in self.teams.values():
+                for member in team.members:
+                    lookup.setdefault(member, set()).add(team.id)
+        return lookup.get(user_id, _NONE)
+
+    def namespace_ids_of(self, team_id: UUID) -> set[UUID]:
+        """The namespaces team `team_id` owns (the set itself: do not change it)."""
+        lookup = self.namespace_ids_by_team
+        if lookup is None:
+            lookup = self.namespace_ids_by_team = {}
+            for ns in self.namespaces.values():
+                lookup.setdefault(ns.team_id, set()).add(ns.id)
+        return lookup.get(team_id, _NONE)
 
     def role_of(self, user_id: UUID | None, team_id: UUID) -> Role | None:
         if user_id is None:
@@ -166,14 +195,19 @@ class PermissionIndex:
         user = self.users.pop(e.originator_id, None)
         if user is not None and self.user_ids_by_name.get(user.username) == user.id:
             del self.user_ids_by_name[user.username]
-        for team in self.teams.values():
+        lookup = self.team_ids_by_member
+        teams = (self.teams.values() if lookup is None else
+                 [self.teams[t] for t in lookup.pop(e.originator_id, _NONE)])
+        for team in teams:
             team.members.pop(e.originator_id, None)
 
     def _team_renamed(self, e: Team.Renamed) -> None:
         self.teams[e.originator_id].name = e.name
 
     def _team_deleted(self, e: Team.Deleted) -> None:
-        self.teams.pop(e.originator_id, None)
+        team = self.teams.pop(e.originator_id, None)
+        for user_id in team.members if team is not None else ():
+            self._forget_member(user_id, e.originator_id)
 
     def _namespace_renamed(self, e: Namespace.Renamed) -> None:
         ns = self.namespaces[e.originator_id]
@@ -186,23 +220,55 @@ class PermissionIndex:
         ns = self.namespaces.pop(e.originator_id, None)
         if ns is not None and self.namespace_ids_by_name.get(ns.name) == ns.id:
             del self.namespace_ids_by_name[ns.name]
+        if ns is not None:
+            self._forget_owned(ns.team_id, ns.id)
 
     def _team_created(self, e: Team.Created) -> None:
         self.teams[e.originator_id] = TeamRecord(e.originator_id, e.name, TeamKind(e.kind))
 
     def _member_added(self, e: Team.MemberAdded) -> None:
-        self.teams[e.originator_id].members[e.user_id] = Role(e.role)
+        self._set_member(e.originator_id, e.user_id, Role(e.role))
 
     def _member_role_changed(self, e: Team.MemberRoleChanged) -> None:
-        self.teams[e.originator_id].members[e.user_id] = Role(e.new_role)
+        self._set_member(e.originator_id, e.user_id, Role(e.new_role))
+
+    def _set_member(self, team_id: UUID, user_id: UUID, role: Role) -> None:
+        members = self.teams[team_id].members
+        before = len(members)
+        members[user_id] = role
+        lookup = self.team_ids_by_member
+        if lookup is not None and len(members) != before:  # a new member (no `in` test: a
+            teams = lookup.get(user_id)                     # UUID hashes in Python)
+            if teams is None:
+                lookup[user_id] = {team_id}
+            else:
+                teams.add(team_id)
 
     def _member_removed(self, e: Team.MemberRemoved) -> None:
-        self.teams[e.originator_id].members.pop(e.user_id, None)
+        if self.teams[e.originator_id].members.pop(e.user_id, None) is not None:
+            self._forget_member(e.user_id, e.originator_id)
+
+    def _forget_member(self, user_id: UUID, team_id: UUID) -> None:
+        lookup = self.team_ids_by_member
+        teams = lookup.get(user_id) if lookup is not None else None
+        if teams is not None and lookup is not None:
+            teams.discard(team_id)
+            if not teams:
+                del lookup[user_id]
+
+    def _forget_owned(self, team_id: UUID, namespace_id: UUID) -> None:
+        lookup = self.namespace_ids_by_team
+        owned = lookup.get(team_id) if lookup is not None else None
+        if owned is not None and lookup is not None:
+            owned.discard(namespace_id)
+            if not owned:
+                del lookup[team_id]
 
     def _namespace_created(self, e: Namespace.Created) -> None:
         self.namespaces[e.originator_id] = NamespaceRecord(
             e.originator_id, e.name, NamespaceKind(e.kind), Visibility(e.visibility), e.team_id)
         self.namespace_ids_by_name[e.name] = e.originator_id
+        self._own(e.team_id, e.originator_id)
         if e.kind == NamespaceKind.GLOBAL.value:
             self.global_namespace_id = e.originator_id
 
@@ -210,7 +276,20 @@ class PermissionIndex:
         self.namespaces[e.originator_id].visibility = Visibility(e.visibility)
 
     def _moved_to_team(self, e: Namespace.MovedToTeam) -> None:
-        self.namespaces[e.originator_id].team_id = e.team_id
+        ns = self.namespaces[e.originator_id]
+        self._forget_owned(ns.team_id, ns.id)
+        ns.team_id = e.team_id
+        self._own(e.team_id, ns.id)
+
+    def _own(self, team_id: UUID, namespace_id: UUID) -> None:
+        lookup = self.namespace_ids_by_team
+        if lookup is None:
+            return
+        owned = lookup.get(team_id)
+        if owned is None:
+            lookup[team_id] = {namespace_id}
+        else:
+            owned.add(namespace_id)
 
     def _registry_registered(self, e: Registry.Registered | Registry.Updated) -> None:
         self.registry = RegistryRecord(e.name, e.hostname, e.external_hostname, e.use_ssl)
@@ -218,6 +297,9 @@ class PermissionIndex:
     def _rules_recorded(self, e: AccessRulesRecord.Recorded | AccessRulesRecord.Changed) -> None:
         self.rules = rules_of(e)
 
+
+_NONE: set[UUID] = set()
+"""The empty answer of the reverse lookups (shared: never changed)."""
 
 _HANDLERS: dict[type[Any], Callable[[PermissionIndex, Any], None]] = {
     User.Registered: PermissionIndex._user_registered,

@@ -59,8 +59,8 @@ def viewer_of(index: PermissionIndex, user_id: object, *, public: bool = True) -
         return Viewer(user_id="")
     if user.admin or user.auditor:
         return Viewer(str(user.id), sees_everything=True)
-    teams = {t.id for t in index.teams.values() if user.id in t.members}
-    own = [ns for ns in index.namespaces.values() if ns.team_id in teams]
+    teams = index.team_ids_of(user.id)
+    own = [index.namespaces[n] for t in teams for n in index.namespace_ids_of(t)]
     shown = [ns for ns in index.namespaces.values()
              if ns.visibility is Visibility.PUBLIC] if public else []
     return Viewer(str(user.id), team_ids=frozenset(map(str, teams)),

@@ -159,7 +159,8 @@ def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[R
             if not scenario.target.startswith("rate"):
                 app_token_rps = app_token_rps or float(str(rows[-1]["value"]))
         if Path(TMPFS).is_dir():
-            rows.append(without_fsync(server, port, boot, work, runs, seconds))
+            rows.append(without_fsync(server, port, boot, work, runs, seconds,
+                                      open_loop_seconds))
     finally:
         for process in (server, bare):
             process.terminate()
@@ -193,7 +194,7 @@ TMPFS = "/dev/shm"  # noqa: S108 - a diagnostic's throwaway data directory
 
 
 def without_fsync(server: subprocess.Popen[bytes], port: int, boot: dict[str, str], work: Path,
-                  runs: int, seconds: int) -> Row:
+                  runs: int, seconds: int, open_loop_seconds: int) -> Row:
     """A diagnostic, not a target: the application-token case against a second server whose
     data directory is in memory (tmpfs, where a commit's fsync returns at once), alternating
     with the server on disk. Their ratio is what waiting for the disk costs the endpoint:
@@ -212,6 +213,11 @@ def without_fsync(server: subprocess.Popen[bytes], port: int, boot: dict[str, st
                 on_disk.append(wrk_measuring(disk_url, scenario, seconds, work, server.pid))
                 in_ram.append(wrk_measuring(memory_url, memory_scenario, seconds, work,
                                             in_memory.pid))
+            # Latency at half the disk server's maximum, as the targets are measured: how much
+            # of the tail is the disk's.
+            half_rate = median(s.rps for s in on_disk) / 2
+            disk_half = open_loop(port, scenario, half_rate, open_loop_seconds)
+            memory_half = open_loop(memory_port, memory_scenario, half_rate, open_loop_seconds)
         finally:
             in_memory.terminate()
             in_memory.wait(10)
@@ -224,7 +230,10 @@ def without_fsync(server: subprocess.Popen[bytes], port: int, boot: dict[str, st
                target="", cpu_us_per_req=median(s.cpu_us for s in in_ram),
                disk_cpu_us_per_req=median(s.cpu_us for s in on_disk),
                p99_ms=round(median(s.p99_ms for s in in_ram), 2),
-               disk_p99_ms=round(median(s.p99_ms for s in on_disk), 2))
+               disk_p99_ms=round(median(s.p99_ms for s in on_disk), 2),
+               half_rate=round(half_rate), half_rate_p50_ms=memory_half["p50_ms"],
+               half_rate_p99_ms=memory_half["p99_ms"], disk_half_rate_p50_ms=disk_half["p50_ms"],
+               disk_half_rate_p99_ms=disk_half["p99_ms"])
 
 
 def measure(scenario: Scenario, port: int, bare_port: int, work: Path, runs: int, seconds: int,

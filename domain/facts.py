@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import field
 from datetime import datetime
 from typing import Any, Self
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 
 from domain.actors import current_actor
+from domain.ids import time_ordered_id
 
 
 class Fact(DomainEvent):
@@ -24,6 +25,7 @@ class Fact(DomainEvent):
     @classmethod
     def new(cls, *, fact_id: UUID | None = None, timestamp: datetime | None = None,
             **fields: Any) -> Self:
-        """A fact with a fresh id (or a deterministic one, for idempotent intake)."""
-        return cls(originator_id=fact_id or uuid4(), originator_version=1,
+        """A fact with a fresh, time-ordered id (domain.ids: appends land on the log index's
+        last pages), or a deterministic one, for idempotent intake."""
+        return cls(originator_id=fact_id or time_ordered_id(), originator_version=1,
                    timestamp=timestamp or cls.create_timestamp(), **fields)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.facts import Fact
+from domain.ids import time_ordered_id
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Fact)
@@ -75,7 +75,7 @@ class FactRows(Generic[F]):
         if len(values) != len(self._names):
             missing = set(self._names) - set(values)
             raise TypeError(f"{self._class.__name__} needs {sorted(missing or values)}")
-        return self._build(fact_id or uuid.uuid4(), values)
+        return self._build(fact_id or time_ordered_id(), values)
 
     def _build(self, fact_id: UUID, values: dict[str, Any]) -> StoredEvent:
         wrappers = self._wrappers

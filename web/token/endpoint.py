@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
 from domain.errors import AccountDisabledError, InvalidInputError
+from domain.ids import time_ordered_id
 from domain.policy import Principal
 from domain.scopes import Scope
 from web.appkeys import SERVICES
@@ -141,10 +141,10 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
     decided = services.decision_memo.decide(principal, service, scopes)
     now = int(time.time())
     lifetime = services.settings.token_lifetime_seconds
-    # The token's id is its decision record's id (web.token.decision_records): 122 random
-    # bits, in hex so it never starts with "-", which a shell or the CLI would take for an
-    # option (`wharfinger audit explain-token <jti>`).
-    record_id = uuid.uuid4()
+    # The token's id is its decision record's id (web.token.decision_records), time-ordered
+    # (domain.ids), in hex so it never starts with "-", which a shell or the CLI would take for
+    # an option (`wharfinger audit explain-token <jti>`).
+    record_id = time_ordered_id()
     claims = {
         "iss": services.settings.issuer,
         "sub": auth.user.username if auth else "",

@@ -1,0 +1,47 @@
+"""Time-ordered fact ids (domain.ids): RFC 9562 version 7, ordered by the millisecond of their
+creation, random below it, and what Fact.new gives a fact by default."""
+
+from __future__ import annotations
+
+import time
+from uuid import UUID
+
+from domain.decisions import example
+from domain.ids import time_ordered_id
+from domain.repositories import ManifestPulled
+
+
+def millis(value: UUID) -> int:
+    return value.int >> 80
+
+
+def test_version_7_layout_with_the_creation_time() -> None:
+    before = time.time_ns() // 1_000_000
+    made = time_ordered_id()
+    after = time.time_ns() // 1_000_000
+    assert made.version == 7
+    assert made.variant == "specified in RFC 4122"
+    assert before <= millis(made) <= after
+
+
+def test_ordered_across_milliseconds_and_unique_within_one() -> None:
+    ids = []
+    for _ in range(5):
+        ids += [time_ordered_id() for _ in range(20_000)]
+        time.sleep(0.002)
+    assert len(set(ids)) == len(ids)
+    stamps = [millis(i) for i in ids]
+    assert stamps == sorted(stamps)
+    # Ids of different milliseconds sort by time, whatever their random bits.
+    first, last = ids[0], ids[-1]
+    assert millis(first) < millis(last) and first < last
+    # Below the millisecond they are random: many distinct values of the 74 random bits.
+    assert len({i.int & ((1 << 74) - 1) for i in ids[:1000]}) == 1000
+
+
+def test_facts_get_time_ordered_ids_unless_given_one() -> None:
+    pulled = ManifestPulled.new(
+        repository="a/b", tag="v1", digest="sha256:" + "0" * 64, media_type="x", event_id="e",
+        request_id="", client_addr="", user_agent="", registry_instance="", occurred_at="")
+    assert pulled.originator_id.version == 7
+    assert example().originator_id.version == 7

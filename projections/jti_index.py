@@ -7,10 +7,11 @@ index row: nothing has to read and decode the stream of decision records to keep
 Any other fact carrying a `jti` (records written before, or another fact class) is found through
 a side table mapping the `jti` to its record's place in the trail. That table is derived data
 (eventstore.side_tables): rows are added by folding the audit trail in order from the table's
-own high-water mark, in the background and before every lookup (so a lookup never misses a
-record that is already in the log), skipping self-identified records with a byte comparison
-instead of decoding them, and it can be dropped and rebuilt from the log at any time. The first
-record of a `jti` wins, as the scan it replaces returned the first.
+own high-water mark before every lookup that the id does not answer (so a lookup never misses a
+record that is already in the log; nothing keeps it current in the background, where it would
+read the whole stream of decision records), skipping self-identified records with a byte
+comparison instead of decoding them, and it can be dropped and rebuilt from the log at any time.
+The first record of a `jti` wins, as the scan it replaces returned the first.
 """
 
 from __future__ import annotations

@@ -40,14 +40,17 @@ class AuditTools:
     _catching_up: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def catch_up(self, pool: BlockingPool) -> None:
+        # The jti index is not kept here: a token issued now is found by its id, and reading
+        # every decision record to index the few that need it cost the token endpoint (it
+        # took the GIL for ~10k records every round under load); a lookup that the id does
+        # not answer catches the index up itself (projections.jti_index).
         async with self._catching_up:
             await pool.run(self.checkpoints.catch_up)
-            await pool.run(self.tokens.catch_up)
 
     async def keep_current(self, pool: BlockingPool, interval: float) -> None:
-        """Write fold checkpoints and index tokens by jti as the logs grow, until cancelled.
-        The first round waits an interval: start-up is busy enough, and a query never needs
-        either to be current (time travel replays more, a jti lookup indexes what is new)."""
+        """Write fold checkpoints as the change log grows, until cancelled. The first round
+        waits an interval: start-up is busy enough, and a query never needs them to be
+        current (time travel replays more)."""
         while True:
             await asyncio.sleep(interval)
             try:
@@ -55,7 +58,7 @@ class AuditTools:
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # the store is down: time travel just replays more
-                log.warning("cannot write fold checkpoints or the jti index: %s: %s",
+                log.warning("cannot write fold checkpoints: %s: %s",
                             type(e).__name__, e)
 
     def tlog(self, name: str) -> TransparencyLog:

@@ -81,7 +81,7 @@ class Entry:
         return (self.log, self.position, self.occurred_us, self.type, self.trackable, self.actor,
                 self.sentence, self.item, self.owner_id, self.recipient, self.team_id,
                 self.team_name, self.namespace_id, self.namespace_name, self.repository,
-                _PARAMETERS.encode(self.parameters) if self.parameters else "{}")
+                encode_parameters(self.parameters) if self.parameters else "{}")
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Entry:
@@ -108,8 +108,9 @@ COLUMNS = ("log", "position", "occurred_us", "type", "trackable", "actor", "sent
            "repository", "parameters")
 
 
-_PARAMETERS = json.JSONEncoder(sort_keys=True, default=str)
-"""One encoder for every row (json.dumps with options builds a new one per call)."""
+encode_parameters = json.JSONEncoder(sort_keys=True, default=str).encode
+"""An entry's parameters as stored: one encoder for every row (json.dumps with options builds
+a new one per call)."""
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -224,6 +225,13 @@ on its namespace and the registry so their guards see it: the push's own entry t
 def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | None:
     """The entry for one logged event (None for pure bookkeeping). Never raises for an unknown
     or oddly shaped event: that becomes a generic entry."""
+    fields = describe_fields(log, logged, directory)
+    return Entry.of(fields) if fields is not None else None
+
+
+def describe_fields(log: str, logged: LoggedEvent, directory: Directory) -> Fields | None:
+    """`describe`'s entry as the dict of its fields, those left out at their defaults (the
+    projector makes stored rows of them without building the Entry: store.row_of)."""
     event = logged.event
     describer = _describer(type(event))
     if describer is _IGNORED:
@@ -233,7 +241,8 @@ def describe(log: str, logged: LoggedEvent, directory: Directory) -> Entry | Non
             "actor": str(getattr(event, "actor", "") or "system")}
     try:
         if describer is not None:
-            return Entry.of({**base, **describer(event, directory)})
+            base.update(describer(event, directory))
+            return base
     except (AttributeError, KeyError, TypeError, ValueError):
         pass  # a new version of an event we know: fall back to the generic entry
     return _generic(event, base)
@@ -264,14 +273,16 @@ def _resolve(kind: type[Any]) -> Any:
     return _DESCRIBERS.get(kind) or _BY_NAME.get(name)
 
 
-def _generic(event: Any, base: dict[str, Any]) -> Entry:
+def _generic(event: Any, base: dict[str, Any]) -> Fields:
     name = type(event).__qualname__
     params = {k: v for k, v in vars(event).items()
               if k not in ("originator_id", "originator_version", "originator_topic",
                            "timestamp", "actor")
               and isinstance(v, str | int | float | bool | None)}
-    return Entry(**base, type=f"event.{name}", trackable=OTHER, item=name,
-                 sentence=f"{base['actor']} recorded {name}", parameters=params)
+    return {"log": base["log"], "position": base["position"],
+            "occurred_us": base["occurred_us"], "actor": base["actor"],
+            "type": f"event.{name}", "trackable": OTHER, "item": name,
+            "sentence": f"{base['actor']} recorded {name}", "parameters": params}
 
 
 # -- the change log ---------------------------------------------------------------------------

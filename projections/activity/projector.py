@@ -19,9 +19,9 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from eventstore.reader import LoggedEvent, head_position
-from projections.activity.entries import CHANGE_LOG, Directory, describe
+from projections.activity.entries import CHANGE_LOG, Directory, describe_fields
 from projections.activity.reading import SKIPPED, LogReader
-from projections.activity.store import LOGS, ActivityStore, StaleTrackingError
+from projections.activity.store import LOGS, ActivityStore, StaleTrackingError, row_of
 
 REBUILD_WRITE_EVENTS = 10_000
 """A rebuild writes the entries of this many events per transaction, whatever the batches it
@@ -89,14 +89,14 @@ class ActivityProjector:
         if not self._loaded:
             self.load()
         after = self.positions.get(name, 0)
-        entries = []
+        rows = []
         touched: set[UUID] = set()
         for logged in batch:
             if logged.event is SKIPPED:
                 continue
-            entry = describe(name, logged, self.directory)
-            if entry is not None:
-                entries.append(entry)
+            fields = describe_fields(name, logged, self.directory)
+            if fields is not None:
+                rows.append(row_of(fields))
             if name == CHANGE_LOG:
                 namespace_id = self.directory.apply(logged.event)
                 if namespace_id is not None:
@@ -104,8 +104,8 @@ class ActivityProjector:
         public = {str(n): self.directory.namespaces[n][0] if n in self.directory.public
                   else None for n in touched}
         try:
-            self.store.write(name, entries, after=after, upto=batch[-1].position,
-                             public=public)
+            self.store.write_rows(name, rows, after=after, upto=batch[-1].position,
+                                  public=public)
         except BaseException:
             # The directory saw events whose rows were not written: start over from the
             # store's positions, whoever moved them.

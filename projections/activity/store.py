@@ -25,8 +25,20 @@ from psycopg_pool import ConnectionPool
 
 from eventstore.location import StoreLocation
 from eventstore.open import schema_lock_key
-from projections.activity.entries import AUDIT_LOG, CHANGE_LOG, COLUMNS, Entry
-from projections.activity.visibility import Audience, entry_keys, public_keys, scans_for
+from projections.activity.entries import (
+    AUDIT_LOG,
+    CHANGE_LOG,
+    COLUMNS,
+    Entry,
+    encode_parameters,
+)
+from projections.activity.visibility import (
+    Audience,
+    entry_keys,
+    keys_of,
+    public_keys,
+    scans_for,
+)
 
 LOGS = (CHANGE_LOG, AUDIT_LOG)
 SCHEMA_VERSION = 2
@@ -86,6 +98,21 @@ _IS_PUBLIC = "public_ns <> '' AND public_ns IN (SELECT key FROM activity_public)
 
 def stored_row(entry: Entry) -> tuple[Any, ...]:
     return (*entry.row(), *entry_keys(entry))
+
+
+def row_of(fields: Mapping[str, Any]) -> tuple[Any, ...]:
+    """`stored_row(Entry.of(fields))` without building the Entry: the live projector makes one
+    per decision record, thousands a second, holding the GIL (issue 5)."""
+    get = fields.get
+    kind, trackable = fields["type"], fields["trackable"]
+    owner_id, team_id = get("owner_id", ""), get("team_id", "")
+    namespace_id, namespace_name = get("namespace_id", ""), get("namespace_name", "")
+    parameters = get("parameters")
+    return (fields["log"], fields["position"], fields["occurred_us"], kind, trackable,
+            fields["actor"], fields["sentence"], get("item", ""), owner_id,
+            get("recipient", ""), team_id, get("team_name", ""), namespace_id, namespace_name,
+            get("repository", ""), encode_parameters(parameters) if parameters else "{}",
+            *keys_of(trackable, kind, team_id, owner_id, namespace_id, namespace_name))
 
 
 class StaleTrackingError(Exception):
@@ -185,14 +212,20 @@ class ActivityStore:
         """Add `entries`, record which namespaces are public now (`public`: namespace id ->
         its name if it is public, None if it is not or is gone) and move `log`'s position from
         `after` to `upto`, atomically."""
+        self.write_rows(log, [stored_row(e) for e in entries], after=after, upto=upto,
+                        public=public)
+
+    def write_rows(self, log: str, rows: list[tuple[Any, ...]], *, after: int, upto: int,
+                   public: Mapping[str, str | None] | None = None) -> None:
+        """`write` with the entries' stored rows (`stored_row`, `row_of`)."""
         with self._connect(write=True) as conn:
             moved = conn.execute(self._sql(
                 "UPDATE activity_tracking SET position = ? WHERE log = ? AND position = ?"),
                 (upto, log, after))
             if moved.rowcount != 1:
                 raise StaleTrackingError(f"the feed's position in {log} is no longer {after}")
-            if entries:
-                self._insert_many(conn, [stored_row(e) for e in entries])
+            if rows:
+                self._insert_many(conn, rows)
             if public:
                 touched = sorted(public)
                 conn.execute(self._sql("DELETE FROM activity_public WHERE namespace_id IN"  # noqa: S608

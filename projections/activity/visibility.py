@@ -142,20 +142,28 @@ def entry_keys(entry: Entry) -> tuple[str, str]:
     """`can_see` for the store: (audience key, public key), '' where there is none. A viewer
     sees the entry if they hold its audience key, or if its public key names a namespace that
     is public now."""
-    ns = namespace_key(entry.namespace_id, entry.namespace_name)
-    match entry.trackable:
+    return keys_of(entry.trackable, entry.type, entry.team_id, entry.owner_id,
+                   entry.namespace_id, entry.namespace_name)
+
+
+def keys_of(trackable: str, kind: str, team_id: str, owner_id: str, namespace_id: str,
+            namespace_name: str) -> tuple[str, str]:
+    """`entry_keys` of an entry with these fields."""
+    match trackable:
         case "team":
-            return (f"team:{entry.team_id}" if entry.team_id else "", "")
+            return (f"team:{team_id}" if team_id else "", "")
         case "registry":
             return EVERYONE, ""
         case "namespace":
-            return ns, ns if entry.type == "namespace.change_visibility" else ""
+            ns = namespace_key(namespace_id, namespace_name)
+            return ns, ns if kind == "namespace.change_visibility" else ""
         case "repository":
+            ns = namespace_key(namespace_id, namespace_name)
             return ns, ns
         case "webhook":
-            return ns, ""
+            return namespace_key(namespace_id, namespace_name), ""
         case "user" | "application_token" | "token":
-            return (f"user:{entry.owner_id}" if entry.owner_id else "", "")
+            return (f"user:{owner_id}" if owner_id else "", "")
     return "", ""
 
 

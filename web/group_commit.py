@@ -21,7 +21,9 @@ T = TypeVar("T")
 
 class GroupCommit(Generic[F, T]):
     """`encode` turns an item into what `write` stores (on the event loop: cheap CPU); `write`
-    stores a batch in one transaction (in the blocking pool)."""
+    stores a batch in one transaction (in the blocking pool). When `write` returns a list with
+    one entry per item (work done beside the write, off the event loop), `record` returns the
+    item's entry; otherwise None."""
 
     def __init__(self, pool: BlockingPool, encode: Callable[[F], T],
                  write: Callable[[Sequence[T]], object], *, max_batch: int = 256) -> None:
@@ -29,23 +31,24 @@ class GroupCommit(Generic[F, T]):
         self._encode = encode
         self._write = write
         self._max_batch = max_batch
-        self._pending: list[tuple[T, asyncio.Future[None]]] = []
+        self._pending: list[tuple[T, asyncio.Future[object]]] = []
         self._writing = False
         self._flusher: asyncio.Task[None] | None = None
         self.commits = 0
         """Transactions written so far (tests and benchmarks read it)."""
 
-    async def record(self, item: F) -> None:
-        """Return once `item` is durably recorded; raise what the write raised otherwise."""
+    async def record(self, item: F) -> object:
+        """Return once `item` is durably recorded (with its entry of what `write` returned);
+        raise what the write raised otherwise."""
         encoded = self._encode(item)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._pending.append((encoded, future))
         if not self._writing:
             self._writing = True
             # Runs after this request yields: everything queued meanwhile joins the batch.
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
         # A cancelled caller cancels only its own future; the batch goes on without it.
-        await future
+        return await future
 
     async def _flush(self) -> None:
         try:
@@ -53,7 +56,7 @@ class GroupCommit(Generic[F, T]):
                 batch = self._pending[:self._max_batch]
                 del self._pending[:self._max_batch]
                 try:
-                    await self._pool.run(self._write, [item for item, _ in batch])
+                    written = await self._pool.run(self._write, [item for item, _ in batch])
                 except BaseException as e:
                     for _, future in batch:
                         if not future.done():
@@ -63,8 +66,10 @@ class GroupCommit(Generic[F, T]):
                         raise
                     continue
                 self.commits += 1
-                for _, future in batch:
+                results = (written if isinstance(written, list) and len(written) == len(batch)
+                           else [None] * len(batch))
+                for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
-                        future.set_result(None)
+                        future.set_result(result)
         finally:
             self._writing = False

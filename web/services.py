@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain import decisions as decision_records
@@ -22,7 +21,7 @@ from domain.decisions import TokenRequestDecided
 from domain.errors import InvalidInputError
 from domain.management_policy import Switches
 from domain.repositories import BlobMounted, ManifestPulled
-from eventstore.append import ROWS_PER_STATEMENT, append_rows
+from eventstore.append import ROWS_PER_STATEMENT
 from eventstore.fact_rows import FactRows
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
@@ -54,6 +53,7 @@ from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
 from web.token.memo import DecisionMemo
 from web.token.refresh import RefreshTokens
+from web.token.signed_records import Decision, record_and_sign
 
 if TYPE_CHECKING:
     from web.password_check import PasswordChecker
@@ -87,10 +87,11 @@ class Services:
     """The activity feed's tables (projections.activity)."""
     feed: FeedRunner | None
     """The in-process feed projector; None when `wharfinger project` runs it."""
-    decisions: GroupCommit[StoredEvent, StoredEvent]
+    decisions: GroupCommit[Decision, Decision]
     """Decision records (rows built by `decision_rows`), group-committed to the audit trail by
-    a writer thread of their own: a commit never queues behind argon2 or feed work, and only
-    that one thread competes with the event loop for the GIL while it writes."""
+    a writer thread of their own, which then signs the batch's tokens (web.token.signed_records):
+    a commit never queues behind argon2 or feed work, and only that one thread competes with the
+    event loop for the GIL while it writes."""
     decision_rows: FactRows[TokenRequestDecided]
     """Builds a decision record's stored row (eventstore.fact_rows)."""
     decision_memo: DecisionMemo
@@ -140,8 +141,8 @@ class Services:
         return result
 
 
-def _unchanged(row: StoredEvent) -> StoredEvent:
-    return row  # decision records arrive as rows already (eventstore.fact_rows)
+def _unchanged(decision: Decision) -> Decision:
+    return decision  # decision records arrive as rows already (eventstore.fact_rows)
 
 
 def management_switches(settings: Settings) -> Switches:
@@ -285,8 +286,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         recovery_key = await pool.run(load_or_create_secret, keys_dir / "recovery.secret")
         recovery = RecoveryLinks(recovery_key.encode(),
                                  int(settings["password_recovery.valid_hours"]) * 3600.0)
-        decisions: GroupCommit[StoredEvent, StoredEvent] = GroupCommit(
-            writer, _unchanged, functools.partial(append_rows, opened_audit),
+        decisions: GroupCommit[Decision, Decision] = GroupCommit(
+            writer, _unchanged, functools.partial(record_and_sign, opened_audit, signing_key),
             max_batch=ROWS_PER_STATEMENT)
         services = Services(settings, pool, store, audit, index, follower, signing_key,
                             RefreshTokens(refresh_key.encode(), lifetime), notification_secret,

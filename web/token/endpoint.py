@@ -36,7 +36,6 @@ from web.token.decision_records import (
     record_issued,
     record_refused,
 )
-from web.token.jwt import sign_jwt
 from web.token.memo import Decided, parse_scope_values
 
 MAX_QUERY_LENGTH = 8192
@@ -136,7 +135,8 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
                  service: str, scopes: tuple[Scope, ...], *, refresh: bool
                  ) -> tuple[dict[str, object], Decided]:
     """The response body, and the decision; the decision is recorded before either is
-    returned (DecisionNotRecordedError if it cannot be)."""
+    returned (DecisionNotRecordedError if it cannot be), and the token signed beside the
+    loop once it is (web.token.signed_records)."""
     principal: Principal | None = auth.user.principal() if auth else None
     decided = services.decision_memo.decide(principal, service, scopes)
     now = int(time.time())
@@ -155,9 +155,8 @@ async def _issue(services: Services, request: web.Request, auth: Authenticated |
         "jti": record_id.hex,
         "access": decided.access,
     }
-    await record_issued(services, request, auth, service, decided, record_id=record_id,
-                        expires_at=now + lifetime)
-    token = sign_jwt(services.signing_key, claims)
+    token = await record_issued(services, request, auth, service, decided,
+                                record_id=record_id, expires_at=now + lifetime, claims=claims)
     body: dict[str, object] = {
         "token": token,
         "access_token": token,

@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
-import json
-import os
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.common import VENV_BIN, cli, free_port, wait_ready
-from bench.token_endpoint import PASSWORD, SERVICE
+from bench.common import VENV_BIN
+from bench.token_endpoint import SERVICE, start_server
 
 _FRAME = re.compile(r"(.*) \((.*):(\d+)\)")
 
@@ -72,14 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
     work = Path(tempfile.mkdtemp(prefix="wharfinger-profile-"))
-    env = {"PATH": os.environ["PATH"], "WHARFINGER_DATA_DIR": str(work / "data"),
-           "WHARFINGER_MACHINE_FQDN_VALUE": "bench.test"}
-    boot = json.loads(cli(env, "bootstrap", "--username", "admin", "--email", "a@example.org",
-                          "--password-stdin", "--json", stdin=PASSWORD + "\n"))
-    cli(env, "registry", "create", "--name", "bench", "--hostname", SERVICE)
-    port = free_port()
-    server = subprocess.Popen([str(VENV_BIN / "wharfinger"), "serve", "--listen",
-                               f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL)
+    server, port, boot = start_server(work / "data")
     headers: list[str] = []
     scope = "repository:busybox:pull"
     if args.scenario == "app-token":
@@ -87,7 +78,6 @@ def main() -> None:
         headers = ["-H", f"Authorization: Basic {basic}"]
         scope = "repository:admin/app:pull,push"
     try:
-        wait_ready(f"http://127.0.0.1:{port}/api/v1/_ping")
         url = f"http://127.0.0.1:{port}/v2/token?service={SERVICE}&scope={scope}"
         load = subprocess.Popen(["wrk", "-t1", "-c32", f"-d{args.seconds + 4}s", *headers, url],
                                 stdout=subprocess.PIPE, text=True)

@@ -207,7 +207,7 @@ class PermissionIndex:
     def _team_deleted(self, e: Team.Deleted) -> None:
         team = self.teams.pop(e.originator_id, None)
         for user_id in team.members if team is not None else ():
-            self._forget_member(user_id, e.originator_id)
+            _discard(self.team_ids_by_member, user_id, e.originator_id)
 
     def _namespace_renamed(self, e: Namespace.Renamed) -> None:
         ns = self.namespaces[e.originator_id]
@@ -221,7 +221,7 @@ class PermissionIndex:
         if ns is not None and self.namespace_ids_by_name.get(ns.name) == ns.id:
             del self.namespace_ids_by_name[ns.name]
         if ns is not None:
-            self._forget_owned(ns.team_id, ns.id)
+            _discard(self.namespace_ids_by_team, ns.team_id, ns.id)
 
     def _team_created(self, e: Team.Created) -> None:
         self.teams[e.originator_id] = TeamRecord(e.originator_id, e.name, TeamKind(e.kind))
@@ -236,39 +236,18 @@ class PermissionIndex:
         members = self.teams[team_id].members
         before = len(members)
         members[user_id] = role
-        lookup = self.team_ids_by_member
-        if lookup is not None and len(members) != before:  # a new member (no `in` test: a
-            teams = lookup.get(user_id)                     # UUID hashes in Python)
-            if teams is None:
-                lookup[user_id] = {team_id}
-            else:
-                teams.add(team_id)
+        if len(members) != before:  # a new member (no `in` test: a UUID hashes in Python)
+            _add(self.team_ids_by_member, user_id, team_id)
 
     def _member_removed(self, e: Team.MemberRemoved) -> None:
         if self.teams[e.originator_id].members.pop(e.user_id, None) is not None:
-            self._forget_member(e.user_id, e.originator_id)
-
-    def _forget_member(self, user_id: UUID, team_id: UUID) -> None:
-        lookup = self.team_ids_by_member
-        teams = lookup.get(user_id) if lookup is not None else None
-        if teams is not None and lookup is not None:
-            teams.discard(team_id)
-            if not teams:
-                del lookup[user_id]
-
-    def _forget_owned(self, team_id: UUID, namespace_id: UUID) -> None:
-        lookup = self.namespace_ids_by_team
-        owned = lookup.get(team_id) if lookup is not None else None
-        if owned is not None and lookup is not None:
-            owned.discard(namespace_id)
-            if not owned:
-                del lookup[team_id]
+            _discard(self.team_ids_by_member, e.user_id, e.originator_id)
 
     def _namespace_created(self, e: Namespace.Created) -> None:
         self.namespaces[e.originator_id] = NamespaceRecord(
             e.originator_id, e.name, NamespaceKind(e.kind), Visibility(e.visibility), e.team_id)
         self.namespace_ids_by_name[e.name] = e.originator_id
-        self._own(e.team_id, e.originator_id)
+        _add(self.namespace_ids_by_team, e.team_id, e.originator_id)
         if e.kind == NamespaceKind.GLOBAL.value:
             self.global_namespace_id = e.originator_id
 
@@ -277,19 +256,9 @@ class PermissionIndex:
 
     def _moved_to_team(self, e: Namespace.MovedToTeam) -> None:
         ns = self.namespaces[e.originator_id]
-        self._forget_owned(ns.team_id, ns.id)
+        _discard(self.namespace_ids_by_team, ns.team_id, ns.id)
         ns.team_id = e.team_id
-        self._own(e.team_id, ns.id)
-
-    def _own(self, team_id: UUID, namespace_id: UUID) -> None:
-        lookup = self.namespace_ids_by_team
-        if lookup is None:
-            return
-        owned = lookup.get(team_id)
-        if owned is None:
-            lookup[team_id] = {namespace_id}
-        else:
-            owned.add(namespace_id)
+        _add(self.namespace_ids_by_team, e.team_id, ns.id)
 
     def _registry_registered(self, e: Registry.Registered | Registry.Updated) -> None:
         self.registry = RegistryRecord(e.name, e.hostname, e.external_hostname, e.use_ssl)
@@ -332,3 +301,23 @@ _HANDLERS: dict[type[Any], Callable[[PermissionIndex, Any], None]] = {
     AccessRulesRecord.Recorded: PermissionIndex._rules_recorded,
     AccessRulesRecord.Changed: PermissionIndex._rules_recorded,
 }
+
+
+def _add(lookup: dict[UUID, set[UUID]] | None, key: UUID, value: UUID) -> None:
+    """Keep a reverse lookup (None: not built yet, nothing to keep) when `value` joins `key`."""
+    if lookup is None:
+        return
+    values = lookup.get(key)
+    if values is None:
+        lookup[key] = {value}
+    else:
+        values.add(value)
+
+
+def _discard(lookup: dict[UUID, set[UUID]] | None, key: UUID, value: UUID) -> None:
+    """The same when `value` leaves `key`; an emptied key is dropped."""
+    values = lookup.get(key) if lookup is not None else None
+    if values is not None and lookup is not None:
+        values.discard(value)
+        if not values:
+            del lookup[key]

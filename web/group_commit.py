@@ -66,8 +66,16 @@ class GroupCommit(Generic[F, T]):
                         raise
                     continue
                 self.commits += 1
-                results = (written if isinstance(written, list) and len(written) == len(batch)
-                           else [None] * len(batch))
+                results = written if isinstance(written, list) else [None] * len(batch)
+                if len(results) != len(batch):
+                    # The write's bug: fail the batch's requests rather than hand an item
+                    # another's entry.
+                    mismatch = RuntimeError(f"the write returned {len(results)} entries for"
+                                            f" {len(batch)} items")
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(mismatch)
+                    continue
                 for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():
                         future.set_result(result)

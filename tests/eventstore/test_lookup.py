@@ -11,10 +11,10 @@ import pytest
 
 from domain.audit_trail import AuditTrail
 from domain.decisions import example
-from domain.repositories import ManifestPulled
 from eventstore.location import StoreLocation
 from eventstore.lookup import find_fact
 from eventstore.open import open_log
+from tests.audit_facts import pull
 
 
 @pytest.fixture
@@ -23,12 +23,6 @@ def audit(location: StoreLocation) -> Iterator[AuditTrail]:
     yield app
     app.close()
 
-
-def pull(n: int) -> ManifestPulled:
-    return ManifestPulled.new(
-        repository="a/b", tag="v1", digest=f"sha256:{n:064x}", media_type="x",
-        event_id=f"e{n}", request_id="", client_addr="", user_agent="",
-        registry_instance="", occurred_at="")
 
 
 def test_finds_each_fact_where_the_log_has_it(audit: AuditTrail) -> None:

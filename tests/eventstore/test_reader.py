@@ -16,6 +16,7 @@ from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import PASSED_OVER, read_after
 from projections.repositories import RepositoryCatalog
+from tests.audit_facts import pull
 
 PULLS = (get_topic(ManifestPulled),)
 
@@ -26,12 +27,6 @@ def audit(location: StoreLocation) -> Iterator[AuditTrail]:
     yield app
     app.close()
 
-
-def pull(n: int) -> ManifestPulled:
-    return ManifestPulled.new(
-        repository="a/b", tag="v1", digest=f"sha256:{n:064x}", media_type="x",
-        event_id=f"e{n}", request_id="", client_addr="", user_agent="",
-        registry_instance="", occurred_at="")
 
 
 def test_matches_then_the_head_and_nothing_read_twice(audit: AuditTrail) -> None:

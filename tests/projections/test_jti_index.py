@@ -11,11 +11,11 @@ import pytest
 from domain.audit_trail import AuditTrail
 from domain.decisions import ISSUED, TokenRequestDecided
 from domain.facts import Fact
-from domain.repositories import ManifestPulled
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.side_tables import SideTables
 from projections.jti_index import JtiIndex
+from tests.audit_facts import pull
 
 
 class OtherFactWithJti(Fact):
@@ -32,12 +32,6 @@ def decision(jti: str, subject: str = "alice") -> TokenRequestDecided:
         reasons={"repository:a/b": {"pull": "member"}}, outcome=ISSUED, refusal="", jti=jti,
         expires_at=None)
 
-
-def pull(n: int) -> ManifestPulled:
-    return ManifestPulled.new(
-        repository="a/b", tag="v1", digest=f"sha256:{n:064x}", media_type="x",
-        event_id=f"e{n}", request_id="", client_addr="", user_agent="",
-        registry_instance="", occurred_at="")
 
 
 @pytest.fixture

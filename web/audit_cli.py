@@ -7,8 +7,10 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from domain.actors import CLI as CLI_ACTOR
 from domain.audit_trail import AuditTrail
@@ -19,7 +21,7 @@ from eventstore.signed_note import NoteError
 from projections import time_travel
 from web.audit_tools import AuditTools, audit_tools
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
-from web.log_verification import verify_and_record
+from web.log_verification import hold_waiting, note_of, verification_lock, verify_holding
 from web.services import AUDIT_LOG, opened_event_log, store_location
 from web.settings import Settings
 
@@ -229,12 +231,22 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
             shown.append(log)
             print(f"\r{log}: {count:,} events read", end="", file=sys.stderr, flush=True)
 
+    def tell(holder: tuple[str, datetime]) -> None:
+        print(f"A verification is already running, started at"
+              f" {holder[1].strftime('%Y-%m-%d %H:%M:%S')} UTC by {holder[0]};"
+              " waiting for it to finish...", file=sys.stderr, flush=True)
+
     with opened_tools(settings, fold=False) as tools:
         verifier = tools.signer.verifier
+        # One verification at a time over the store, whichever process or node runs it
+        # (web.log_verification): wait for the one under way, then verify afresh.
+        run_id = str(uuid4())
+        held = hold_waiting(verification_lock(tools.side.location),
+                            note_of(CLI_ACTOR, datetime.now(UTC), run_id), tell)
         # The outcome is recorded in the audit trail (domain.verifications): the console shows
         # auditors when the logs were last proven intact.
-        reports, _ = verify_and_record(tools, actor=CLI_ACTOR, logs=args.log or LOGS,
-                                       progress=progress)
+        reports, _ = verify_holding(held, run_id, tools, actor=CLI_ACTOR,
+                                    logs=args.log or LOGS, progress=progress)
         if not args.quiet:
             print(file=sys.stderr)
     ok = all(r.ok for r in reports)

@@ -30,6 +30,7 @@ async def _console_ctx(app: web.Application) -> AsyncIterator[None]:
                                   services.settings.keys_dir / "console.secret")
     app[CONSOLE] = Console(template_environment(), key.encode())
     yield
+    await app[VERIFICATION_GATE].stop()
 
 
 def setup(app: web.Application) -> None:

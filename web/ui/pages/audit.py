@@ -96,16 +96,20 @@ async def verify_now(request: web.Request) -> web.Response:
     so the next visitor sees it too). Reads only: auditors may run it."""
     user = auditor(request)
     services = request.app[SERVICES]
-    run, started = request.app[VERIFICATION_GATE].start_or_join(user.username)
+    gate = request.app[VERIFICATION_GATE]
+    run, started = gate.start_or_join(user.username)
     if started:
-        fact = await services.pool.run(request.app[VERIFICATION_GATE].carry_out, run,
-                                       services.audit_tools)
-    else:
-        # Another request's run: wait for its outcome without taking a pool thread.
-        fact = await asyncio.wrap_future(run.outcome)
+        gate.carry_out(run, services.pool, services.audit_tools)
+    # This server's run (or one of another process or node it waits for): its outcome, waited
+    # for without taking a pool thread.
+    fact = await asyncio.wrap_future(run.outcome)
     just_now = {"occurred_at": fact.timestamp, "actor": fact.actor, "ok": fact.ok,
                 "tampered": fact.tampered, "logs": fact.logs}
-    joined = None if started else {"actor": run.actor, "started_at": run.started_at}
+    joined = None
+    if run.elsewhere is not None:
+        joined = {"actor": run.elsewhere[0], "started_at": run.elsewhere[1]}
+    elif not started:
+        joined = {"actor": run.actor, "started_at": run.started_at}
     return await _page(request, Form(values={k: "" for k in FIELDS}), None, just_now, joined)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import get_topic
@@ -69,6 +69,25 @@ class Bootstrap(Aggregate):
         return cls._create(cls.Claimed, id=BOOTSTRAP_ID)
 
 
+class _Collected(ProcessingEvent[UUID]):
+    """The library's `ProcessingEvent`, telling aggregates from events by their class first.
+
+    The library asks `isinstance(obj, DomainEventProtocol)` and then `CollectEventsProtocol` of
+    every object saved: runtime-checkable protocols, which Python 3.11 checks by walking every
+    attribute of the protocol on each call (4% of the server's CPU under registry intake, where a
+    batch saves dozens of aggregates). Our aggregates are all `Aggregate`s, a plain class check;
+    anything else goes the library's way."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            elif obj is not None:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
+
+
 class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCommands,
                  RepositoryCommands, AccountCommands, DirectoryCommands,
                  Application[UUID]):
@@ -86,7 +105,13 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
         self._saved = threading.local()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[Any]]:
-        recordings = super().save(*objs, **kwargs)
+        # The library's save, but collecting through _Collected (its steps, in its order).
+        processing_event = _Collected()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, still called
         if recordings:
             self._saved.position = recordings[-1].notification.id
         return recordings

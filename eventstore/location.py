@@ -12,6 +12,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from psycopg.conninfo import make_conninfo
 
+PG_RECORDER_TOPIC = "eventstore.pg_insert:ArrayInsertRecorder"
+"""The recorder of every PostgreSQL log (resolved by the library when it opens one)."""
+
 
 class StoreConfigError(ValueError):
     pass
@@ -66,6 +69,8 @@ class StoreLocation:
         p = self.postgres
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's recorder with a cheaper insert (eventstore.pg_insert).
+            "APPLICATION_RECORDER_TOPIC": PG_RECORDER_TOPIC,
             "POSTGRES_DBNAME": p.dbname,
             "POSTGRES_HOST": p.host,
             "POSTGRES_PORT": str(p.port),

@@ -17,7 +17,7 @@ from domain.errors import (
 from domain.registries import GLOBAL_NAMESPACE_NAME
 from domain.teams import Team
 from domain.users import User
-from domain.values import AccessRules, PushPolicy, Role, Visibility
+from domain.values import AccessRules, PushPolicy, Role, TeamKind, Visibility
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import head_position, read_after
@@ -161,3 +161,26 @@ def test_stored_events_cannot_be_rewritten(app: Wharfinger, location: StoreLocat
                 with pytest.raises(psycopg.errors.RaiseException, match="immutable"):
                     conn.execute(statement.format(s=target.schema))  # type: ignore[arg-type]
     assert len(read_after(app, 0)) == 3  # the user and the claims on its name and email
+
+
+def test_save_records_what_the_librarys_save_would(app: Wharfinger) -> None:
+    """`Wharfinger.save` collects aggregates by class (domain.application._Collected), not
+    through the library's runtime protocols: every pending event of every aggregate, in the
+    order given, Nones skipped, anything else (a bare event) the library's way."""
+    first = User.register(username="carol", email="c@example.org", password_hash=None,
+                          admin=False, bot=False)
+    first.create_application_token("ci", "hash")
+    second = Team.create(name="ops", kind=TeamKind.REGULAR)
+    pending = [*first.pending_events, *second.pending_events]
+    recordings = app.save(first, None, second)
+    assert [r.domain_event for r in recordings] == pending
+    assert not first.pending_events and not second.pending_events
+    assert app.run_command(lambda: app.save(first))[1] == 0  # nothing pending: nothing saved
+    again = User.register(username="dave", email="d@example.org", password_hash=None,
+                          admin=False, bot=False)
+    (created,) = again.collect_events()
+    (recording,) = app.save(created)  # a bare event, as the library allows
+    assert recording.domain_event is created
+    stored = [logged.event for logged in read_after(app, 0)]
+    assert stored == [*pending, created]
+    assert app.repository.get(first.id).application_tokens == first.application_tokens

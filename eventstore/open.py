@@ -12,11 +12,29 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import Application
+from eventsourcing.persistence import PersistenceError
 from psycopg import sql
 
 from eventstore.location import StoreLocation
 
 A = TypeVar("A", bound="Application[UUID]")
+
+OPEN_ERRORS: tuple[type[Exception], ...] = (OSError, sqlite3.Error, psycopg.Error,
+                                            PersistenceError)
+"""What opening a store raises when it cannot be opened: the data directory or a database file
+(OSError, sqlite3), PostgreSQL unreachable or refusing (psycopg), or either as the event
+sourcing library wraps it (PersistenceError)."""
+
+
+def open_error_text(location: StoreLocation, what: str, error: Exception,
+                    log_name: str | None = None) -> str:
+    """One line for a store that cannot be opened: what, where (on SQLite, the log's own file
+    when `log_name` is given), and the first line of why."""
+    where = location.describe()
+    if log_name is not None and location.postgres is None:
+        where = f"SQLite {location.sqlite_path(log_name)}"
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"cannot open {what} ({where}): {detail}"
 
 
 def open_log(location: StoreLocation, application_class: type[A], log_name: str) -> A:

@@ -22,7 +22,7 @@ from projections import time_travel
 from web.audit_tools import AuditTools, audit_tools
 from web.checkpoint_key import fold_checkpoint_key, load_or_create_signer
 from web.log_verification import hold_waiting, note_of, verification_lock, verify_holding
-from web.services import AUDIT_LOG, opened_event_log, store_location
+from web.services import AUDIT_LOG, explaining_open_errors, opened_event_log, store_location
 from web.settings import Settings
 
 
@@ -106,11 +106,8 @@ def _times(parser: argparse.ArgumentParser) -> None:
 def opened_tools(settings: Settings, *, fold: bool = True) -> Iterator[AuditTools]:
     location = store_location(settings)
     with opened_event_log(settings) as events:
-        try:
+        with explaining_open_errors(location, "the audit trail", AUDIT_LOG):
             audit = open_log(location, AuditTrail, AUDIT_LOG)
-        except OSError as e:  # as opened_event_log: one line, exit 1
-            raise InvalidInputError(f"cannot open the audit trail in {settings.data_dir}: {e}"
-                                    ) from None
         try:
             signer = load_or_create_signer(settings.keys_dir, settings.issuer)
             tools = audit_tools(location, events, audit,

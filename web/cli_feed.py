@@ -19,11 +19,10 @@ from eventsourcing.application import Application
 from domain.actors import acting_as
 from domain.application import Wharfinger
 from domain.audit_trail import AuditTrail
-from domain.errors import InvalidInputError
 from eventstore.open import open_log
 from projections.activity.projector import ActivityProjector, Summary, rebuild
 from projections.activity.store import ActivityStore, StaleTrackingError, open_activity_store
-from web.services import AUDIT_LOG, EVENTS_LOG, store_location
+from web.services import AUDIT_LOG, EVENTS_LOG, explaining_open_errors, store_location
 from web.settings import Settings
 
 READ_MODELS = ("activity",)
@@ -63,14 +62,12 @@ def _opened(settings: Settings) -> Iterator[tuple[Wharfinger, AuditTrail, Activi
     location = store_location(settings)
     opened: list[Any] = []
     try:
-        try:
+        with explaining_open_errors(location, "the event store", EVENTS_LOG):
             opened.append(open_log(location, Wharfinger, EVENTS_LOG))
+        with explaining_open_errors(location, "the audit trail", AUDIT_LOG):
             opened.append(open_log(location, AuditTrail, AUDIT_LOG))
+        with explaining_open_errors(location, "the activity feed", "activity"):
             opened.append(open_activity_store(location))
-        except OSError as e:
-            # As web.services.opened_event_log: a store that cannot be opened exits 1.
-            raise InvalidInputError(f"cannot open the store ({location.describe()}): {e}"
-                                    ) from None
         yield opened[0], opened[1], opened[2]
     finally:
         for each in reversed(opened):

@@ -24,7 +24,7 @@ from domain.repositories import BlobMounted, ManifestPulled
 from eventstore.append import ROWS_PER_STATEMENT
 from eventstore.fact_rows import FactRows
 from eventstore.location import StoreLocation
-from eventstore.open import open_log
+from eventstore.open import OPEN_ERRORS, open_error_text, open_log
 from eventstore.reader import LoggedEvent, read_after
 from projections.accounts import AccountIndex
 from projections.activity.projector import ActivityProjector
@@ -168,14 +168,24 @@ def signing_key_of(settings: Settings) -> SigningKey:
 
 
 @contextlib.contextmanager
+def explaining_open_errors(location: StoreLocation, what: str,
+                           log_name: str | None = None) -> Iterator[None]:
+    """A store that cannot be opened (the data directory, a database file, PostgreSQL
+    unreachable or refusing: eventstore.open.OPEN_ERRORS) becomes a one-line error naming
+    what and where: the command line prints it and exits 1, as for any InvalidInputError."""
+    try:
+        yield
+    except OPEN_ERRORS as e:
+        raise InvalidInputError(open_error_text(location, what, e, log_name)) from None
+
+
+@contextlib.contextmanager
 def opened_event_log(settings: Settings) -> Iterator[Wharfinger]:
     """The event log for a command run outside the server, closed afterwards; a store that
     cannot be opened is a one-line error naming the data directory, not a traceback."""
-    try:
-        store = open_log(store_location(settings), Wharfinger, EVENTS_LOG)
-    except OSError as e:
-        raise InvalidInputError(f"cannot open the event store in {settings.data_dir}: {e}"
-                                ) from None
+    location = store_location(settings)
+    with explaining_open_errors(location, "the event store", EVENTS_LOG):
+        store = open_log(location, Wharfinger, EVENTS_LOG)
     try:
         yield store
     finally:
@@ -217,8 +227,10 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
     tools: AuditTools | None = None
     tasks: list[asyncio.Task[None]] = []
     try:
-        store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
-        audit = await pool.run(open_log, location, AuditTrail, AUDIT_LOG)
+        with explaining_open_errors(location, "the event store", EVENTS_LOG):
+            store = await pool.run(open_log, location, Wharfinger, EVENTS_LOG)
+        with explaining_open_errors(location, "the audit trail", AUDIT_LOG):
+            audit = await pool.run(open_log, location, AuditTrail, AUDIT_LOG)
         await pool.run(store.record_access_rules, settings.access_rules)
         await pool.run(store.record_switches, management_switches(settings))
         keys_dir = settings.keys_dir
@@ -276,7 +288,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         tasks.append(asyncio.create_task(tools.keep_current(pool, 5.0), name="audit-tools"))
         tasks.append(asyncio.create_task(tools.keep_signing(
             pool, float(settings["audit.checkpoint_interval_seconds"])), name="audit-sign"))
-        activity = await pool.run(open_activity_store, location)
+        with explaining_open_errors(location, "the activity feed", "activity"):
+            activity = await pool.run(open_activity_store, location)
         if settings["projections.run_in_process"]:
             feed = feed_runner(settings, activity, store, audit)
             tasks.append(asyncio.create_task(feed.run(), name="activity-feed"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ import yaml
 
 from web.cli import main
 from web.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_env(settings: Settings) -> dict[str, str]:
@@ -106,6 +110,7 @@ UNOPENABLE = [
     (["auditor", "grant", "alice"], ""),
     (["audit", "verify", "--quiet"], ""),
     (["delete", "--namespace", "shop"], ""),
+    (["projections", "rebuild"], ""),
 ]
 
 
@@ -121,7 +126,8 @@ def test_a_store_that_cannot_be_opened_exits_1_with_one_line(
         # Nothing listens on port 1: PostgreSQL cannot be reached.
         env["WHARFINGER_DATABASE_URL"] = "postgresql://root@127.0.0.1:1/wharfinger"
         env["WHARFINGER_DATA_DIR"] = str(tmp_path / "data")
-        expected = "cannot use the database"
+        expected = ("cannot open the event store (PostgreSQL root@127.0.0.1:1/wharfinger"
+                    " (schema public)): connection failed:")
     else:
         # The data directory is a file: SQLite's database cannot be created in it.
         (tmp_path / "data").write_text("not a directory")
@@ -131,3 +137,58 @@ def test_a_store_that_cannot_be_opened_exits_1_with_one_line(
     err = capsys.readouterr().err
     assert err.startswith("wharfinger: error: ") and expected in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+# What a store's SQLite file cannot be, each the way SQLite (through the event sourcing library)
+# refuses it: a directory where the file should be (as a directory the process may not write
+# to: "unable to open database file"; a permission cannot be taken from root, which runs the
+# tests in the container, so the directory stands in for it), and a file that is no database.
+BROKEN_FILES = {
+    "a directory": ("unable to open database file", lambda path: path.mkdir()),
+    "not a database": ("file is not a database",
+                       lambda path: path.write_bytes(b"not SQLite" * 500)),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN_FILES))
+@pytest.mark.parametrize(("argv", "stdin", "log"), [
+    *((argv, stdin, "events") for argv, stdin in UNOPENABLE),
+    (["audit", "verify", "--quiet"], "", "audit"),
+    (["projections", "rebuild"], "", "audit"),
+    (["projections", "rebuild"], "", "activity"),
+], ids=[*(" ".join(a[:2]) for a, _ in UNOPENABLE), "audit verify: audit",
+        "projections rebuild: audit", "projections rebuild: activity"])
+def test_a_sqlite_file_that_cannot_be_opened_exits_1_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        argv: list[str], stdin: str, log: str, broken: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    reason, breaking = BROKEN_FILES[broken]
+    breaking(data / f"{log}.sqlite")
+    env = {"WHARFINGER_MACHINE_FQDN_VALUE": "wharfinger.test", "WHARFINGER_DATA_DIR": str(data)}
+    assert run(argv, env, stdin, monkeypatch) == 1
+    err = capsys.readouterr().err
+    what = {"events": "the event store", "audit": "the audit trail",
+            "activity": "the activity feed"}[log]
+    assert err == f"wharfinger: error: cannot open {what} (SQLite {data / log}.sqlite): {reason}\n"
+
+
+def test_serve_on_a_store_that_cannot_be_opened_exits_1_with_one_line(
+        tmp_path: Path, database_url: str | None) -> None:
+    env = {"WHARFINGER_MACHINE_FQDN_VALUE": "wharfinger.test",
+           "WHARFINGER_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    if database_url:
+        env["WHARFINGER_DATABASE_URL"] = "postgresql://root@127.0.0.1:1/wharfinger"
+        expected = "cannot open the event store (PostgreSQL root@127.0.0.1:1/wharfinger"
+    else:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "events.sqlite").mkdir()
+        expected = f"cannot open the event store (SQLite {tmp_path}/data/events.sqlite)"
+    code = "import sys; from web.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", code, "serve", "--listen", "127.0.0.1:0"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"wharfinger: error: {expected}"), done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "listening" not in done.stdout

@@ -210,10 +210,10 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
         self._update(User, user_id, lambda u: u.change_password(password_hash))
 
     def disable_user(self, user_id: UUID) -> None:
-        self._update(User, user_id, User.disable)
+        self.set_user_enabled(user_id, False)
 
     def enable_user(self, user_id: UUID) -> None:
-        self._update(User, user_id, User.enable)
+        self.set_user_enabled(user_id, True)
 
     def grant_admin(self, user_id: UUID) -> None:
         """Make a user an admin: owner of the admins team and, in the same save, owner of every
@@ -268,9 +268,16 @@ class Wharfinger(ManagementCommands, AuditorCommands, SessionCommands, SocialCom
 
     def revoke_admin(self, user_id: UUID) -> None:
         def command() -> list[Aggregate]:
+            guard = self._admin_guard()
             user = self._get(User, user_id)
-            user.revoke_admin()
             aggregates: list[Aggregate] = [user]
+            if user.admin and user.enabled and not user.deleted:
+                self._refuse_if_last_enabled_admin(
+                    user_id, "Cannot revoke the admin flag of the last enabled admin",
+                    field="admin")
+                guard.admin_revoked(user_id)
+                aggregates.append(guard)
+            user.revoke_admin()
             if REGISTRY_ID in self.repository:
                 admins = self._get(Team, ADMINS_TEAM_ID)
                 if admins.role_of(user_id) is not None:

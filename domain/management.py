@@ -60,14 +60,22 @@ ADMIN_GUARD_ID = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/admin-guard")
 
 
 class AdminGuard(Aggregate):
-    """Serialises disabling admins: each such command records here, so two admins disabling
-    each other at once conflict on this aggregate and the second re-checks (F7: never the last
-    enabled admin)."""
+    """Serialises every command that takes an enabled admin away (disabling, revoking the admin
+    flag, deleting the account): each records here, so two such commands at once conflict on
+    this aggregate and the second re-checks (F7: never the last enabled admin). A command reads
+    the guard before anything else, so whatever it reads after is at least as new as the guard's
+    version it saves on top of."""
 
     class Started(Created):
         pass
 
     class AdminDisabled(Event):
+        user_id: UUID
+
+    class AdminRevoked(Event):
+        user_id: UUID
+
+    class AdminDeleted(Event):
         user_id: UUID
 
     @classmethod
@@ -76,6 +84,12 @@ class AdminGuard(Aggregate):
 
     def admin_disabled(self, user_id: UUID) -> None:
         self.trigger_event(self.AdminDisabled, user_id=user_id)
+
+    def admin_revoked(self, user_id: UUID) -> None:
+        self.trigger_event(self.AdminRevoked, user_id=user_id)
+
+    def admin_deleted(self, user_id: UUID) -> None:
+        self.trigger_event(self.AdminDeleted, user_id=user_id)
 
 
 def _switch_values(switches: Switches) -> dict[str, bool]:
@@ -88,6 +102,7 @@ def _switch_values(switches: Switches) -> dict[str, bool]:
 class ManagementCommands:
     if TYPE_CHECKING:  # provided by Wharfinger
         def _get(self, cls: type[T], aggregate_id: UUID) -> T: ...
+        def _find(self, cls: type[T], aggregate_id: UUID) -> T | None: ...
         def _run(self, command: Callable[[], list[Aggregate]], *,
                  return_recordings: bool = False) -> list[Any]: ...
         def _claim(self, kind: str, name: str, owner_id: UUID) -> NameClaim: ...
@@ -158,8 +173,14 @@ class ManagementCommands:
         team_ids, personal = list(team_ids), list(personal)
 
         def command() -> list[Aggregate]:
+            guard = self._admin_guard()
             user = self._live_user(user_id)
             aggregates: list[Aggregate] = [user]
+            if user.admin and user.enabled:
+                self._refuse_if_last_enabled_admin(
+                    user_id, "Cannot delete the last enabled admin", field="user")
+                guard.admin_deleted(user_id)
+                aggregates.append(guard)
             aggregates.extend(self._release("user", user.username, user.id))
             if user.email:
                 aggregates.extend(self._release("email", user.email, user.id))
@@ -197,6 +218,7 @@ class ManagementCommands:
         admins disable each other at the same time."""
 
         def command() -> list[Aggregate]:
+            guard = self._admin_guard()
             user = self._live_user(user_id)
             if enabled:
                 user.enable()
@@ -204,21 +226,32 @@ class ManagementCommands:
             if not (user.admin and user.enabled):
                 user.disable()
                 return [user]
-            admins = self._get(Team, ADMINS_TEAM_ID)
-            others = [self._get(User, UUID(member)) for member in admins.members
-                      if UUID(member) != user_id]
-            if not any(o.admin and o.enabled and not o.deleted for o in others):
-                raise UnprocessableError("Cannot disable the last enabled admin",
-                                         field="enabled")
-            try:
-                guard = self._get(AdminGuard, ADMIN_GUARD_ID)
-            except NotFoundError:
-                guard = AdminGuard.start()
+            self._refuse_if_last_enabled_admin(
+                user_id, "Cannot disable the last enabled admin", field="enabled")
             guard.admin_disabled(user_id)
             user.disable()
             return [user, guard]
 
         self._run(command)
+
+    def _admin_guard(self) -> AdminGuard:
+        """Read first by a command that may take an enabled admin away (see AdminGuard)."""
+        try:
+            return self._get(AdminGuard, ADMIN_GUARD_ID)
+        except NotFoundError:
+            return AdminGuard.start()
+
+    def _refuse_if_last_enabled_admin(self, user_id: UUID, message: str, *, field: str) -> None:
+        """Refuse when no admin but `user_id` is enabled. Only the admins team's members can be
+        admins (grant_admin adds them); before the registry is set up there is no such team and
+        nothing to lock anyone out of."""
+        admins = self._find(Team, ADMINS_TEAM_ID)
+        if admins is None:
+            return
+        others = (self._find(User, UUID(member)) for member in admins.members
+                  if UUID(member) != user_id)
+        if not any(o is not None and o.admin and o.enabled and not o.deleted for o in others):
+            raise UnprocessableError(message, field=field)
 
     # -- teams ----------------------------------------------------------------------------------
 

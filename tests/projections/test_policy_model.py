@@ -40,6 +40,7 @@ from domain.errors import (
     NameTakenError,
     NotFoundError,
 )
+from domain.management_policy import UnprocessableError
 from domain.names import NameClaim, claim_id
 from domain.registries import ADMINS_TEAM_ID, GLOBAL_NAMESPACE_NAME
 from domain.scopes import Scope
@@ -171,6 +172,13 @@ class Model:
             return False
         return role is OWNER or (role is CONTRIBUTOR and self.rules.delete_contributors)
 
+    def last_enabled_admin(self, user_id: UUID) -> bool:
+        """F7: once the admins team exists, no command leaves it without an enabled admin."""
+        admins = self.teams.get(ADMINS_TEAM_ID)
+        user = self.users[user_id]
+        return admins is not None and user.admin and user.enabled and not any(
+            self.users[u].admin and self.users[u].enabled for u in admins if u != user_id)
+
     def only_owner(self, team_id: UUID, user_id: UUID) -> bool:
         members = self.teams[team_id]
         return members.get(user_id) is OWNER and not any(
@@ -291,6 +299,10 @@ class PolicyMachine(RuleBasedStateMachine):
     @rule(user=users)
     def revoke_admin(self, user: UUID) -> None:
         admins = self.model.teams.get(ADMINS_TEAM_ID)
+        if self.model.last_enabled_admin(user):
+            with pytest.raises(UnprocessableError, match="last enabled admin"):
+                self.app.revoke_admin(user)
+            return
         if admins is not None and self.model.only_owner(ADMINS_TEAM_ID, user):
             # The admins team must keep an owner, so the last admin stays one.
             with pytest.raises(LastOwnerError):
@@ -305,6 +317,10 @@ class PolicyMachine(RuleBasedStateMachine):
     def disable_or_enable(self, user: UUID, enabled: bool) -> None:
         if enabled:
             self.app.enable_user(user)
+        elif self.model.last_enabled_admin(user):
+            with pytest.raises(UnprocessableError, match="last enabled admin"):
+                self.app.disable_user(user)
+            return
         else:
             self.app.disable_user(user)
         self.model.users[user].enabled = enabled

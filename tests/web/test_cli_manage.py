@@ -57,6 +57,11 @@ def test_admin_tasks_end_to_end(settings: Settings, monkeypatch: pytest.MonkeyPa
     assert run(["user", "disable", "alice"], env) == 0
     assert run(["user", "disable", "bob"], env) == 1
     assert "last enabled admin" in capsys.readouterr().err
+    # Nor by taking the flag away: an operator at the shell cannot lock the console out either.
+    assert run(["user", "revoke-admin", "bob"], env) == 1
+    assert "last enabled admin" in capsys.readouterr().err
+    assert run(["user", "list", "--json"], env) == 0
+    assert [u["admin"] for u in out_json(capsys) if u["username"] == "bob"] == [True]
 
 
 @pytest.mark.parametrize(("argv", "message"), [

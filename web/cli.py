@@ -118,17 +118,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 async def _run_server(settings: Settings, host: str, port: int) -> None:
     from web.appkeys import SERVICES
 
-    app = create_app(settings)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(serving_app(settings))
     await runner.setup()
-    _freeze_loaded_read_models()
     try:
         site = web.TCPSite(runner, host, port)
         try:
             await site.start()
         except OSError as e:
             raise CliError(f"cannot listen on {host}:{port}: {e.strerror}") from None
-        services = app[SERVICES]
+        services = runner.app[SERVICES]
         print(f"Wharfinger listening on http://{host}:{port}", flush=True)
         print(f"  event store: {store_location(settings).describe()}", flush=True)
         print(f"  token realm: http://{host}:{port}/v2/token   issuer: {settings.issuer}",
@@ -148,6 +146,19 @@ async def _run_server(settings: Settings, host: str, port: int) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def serving_app(settings: Settings) -> web.Application:
+    """The app as `serve` runs it: `create_app`'s, and once start-up has loaded the read
+    models (every cleanup context has run: aiohttp runs them before later start-up hooks),
+    they are frozen out of the garbage collector's sight."""
+    app = create_app(settings)
+    app.on_startup.append(_freeze_on_startup)
+    return app
+
+
+async def _freeze_on_startup(app: web.Application) -> None:
+    _freeze_loaded_read_models()
 
 
 def _freeze_loaded_read_models() -> None:

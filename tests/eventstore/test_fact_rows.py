@@ -123,3 +123,56 @@ def test_timestamps_default_to_now(audit: AuditTrail) -> None:
     fact = audit.mapper.to_domain_event(row)
     assert before <= fact.timestamp <= datetime.now(UTC)
     assert row.originator_version == 1 and row.originator_id != sample.originator_id
+
+
+def test_a_template_makes_the_same_bytes_as_row(audit: AuditTrail) -> None:
+    rows = FactRows(audit, TokenRequestDecided, example())
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(values=decisions, fixed=st.sets(st.sampled_from(FIELDS)), data=st.data())
+    def check(values: dict[str, Any], fixed: set[str], data: st.DataObject) -> None:
+        # Any split of the fields into fixed and varying: the very row `row` makes
+        template = rows.template(**{name: values[name] for name in fixed})
+        varying = {name: value for name, value in values.items() if name not in fixed}
+        fact_id = data.draw(st.uuids())
+        made = template.row(fact_id=fact_id, **varying)
+        assert made == rows.row(fact_id=fact_id, **values)
+        fact = audit.mapper.to_domain_event(made)
+        assert {name: getattr(fact, name) for name in values} == values
+
+    check()
+
+
+def test_a_template_refuses_what_row_would_not_store(audit: AuditTrail) -> None:
+    rows = FactRows(audit, TokenRequestDecided, example())
+    values = values_of(example())
+    with pytest.raises(TypeError, match="no fixed field"):
+        rows.template(colour="blue")
+    with pytest.raises(TypeError, match="timestamp"):
+        rows.template(timestamp=datetime.now(UTC))
+    template = rows.template(**{k: v for k, v in values.items() if k != "jti"})
+    with pytest.raises(TypeError, match="needs"):
+        template.row()  # jti missing
+    with pytest.raises(TypeError, match="needs"):
+        template.row(jti="j", service="another")  # a fixed field given again
+    # Each row gets its own id unless one is given
+    first, second = template.row(jti="a"), template.row(jti="b")
+    assert first.originator_id != second.originator_id
+
+
+def test_a_template_of_another_format_goes_through_the_mapper(location: StoreLocation) -> None:
+    class CompressedAuditTrail(AuditTrail):
+        env: ClassVar[dict[str, str]] = {
+            "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+
+    app = open_log(location, CompressedAuditTrail, "audit")
+    try:
+        rows = FactRows(app, TokenRequestDecided, example())
+        assert not rows.fast
+        values = values_of(example())
+        jti = values.pop("jti")
+        fact = app.mapper.to_domain_event(rows.template(**values).row(jti=jti))
+        assert isinstance(fact, TokenRequestDecided)
+        assert values_of(fact) == values_of(example())
+    finally:
+        app.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import re
 from datetime import datetime
 
@@ -11,11 +12,14 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 from cryptography import x509
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import TEST_ISSUER, AppStarter
 from tests.web.outage import event_log_hidden
 from tests.web.world import PASSWORD, SERVICE, World, build_world
 from web.appkeys import SERVICES, SETTINGS
+from web.token.endpoint import token_body
 
 SCOPE = "repository:webns/app:pull"
 
@@ -243,3 +247,19 @@ async def test_store_unreadable_beyond_the_bound_fails_closed(start_app: AppStar
             break
         await asyncio.sleep(0.1)
     assert response.status == 200
+
+
+@given(token=st.from_regex(r"[A-Za-z0-9_-]{1,40}(\.[A-Za-z0-9_-]{0,40}){2}", fullmatch=True),
+       expires_in=st.integers(1, 10**9), issued_at=st.text(max_size=30),
+       refresh=st.none() | st.text(max_size=40), scope=st.none() | st.text(max_size=40))
+def test_the_token_body_is_the_json_of_its_fields(token: str, expires_in: int, issued_at: str,
+                                                  refresh: str | None,
+                                                  scope: str | None) -> None:
+    body: dict[str, object] = {"token": token, "access_token": token, "expires_in": expires_in,
+                               "issued_at": issued_at}
+    if refresh is not None:
+        body["refresh_token"] = refresh
+    if scope is not None:
+        body["scope"] = scope
+    assert token_body(token, expires_in, issued_at, refresh, scope) == json.dumps(
+        body, separators=(",", ":"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from json.encoder import encode_basestring_ascii
 
 import jwt
 from cryptography.hazmat.primitives import hashes
@@ -41,10 +42,13 @@ class JwtSigner:
         header = {"typ": "JWT", "alg": key.algorithm, "kid": key.kid, "x5c": list(key.x5c)}
         self._header = _b64url(json.dumps(header, separators=_COMPACT).encode())
 
-    def sign(self, claims: Mapping[str, object]) -> str:
-        _check_claims(claims)
-        body = claims if isinstance(claims, dict) else dict(claims)
-        payload = _b64url(json.dumps(body, separators=_COMPACT, allow_nan=False).encode())
+    def sign(self, claims: Mapping[str, object] | EncodedClaims) -> str:
+        if isinstance(claims, EncodedClaims):
+            payload = _b64url(claims.json)  # checked by its ClaimsTemplate
+        else:
+            _check_claims(claims)
+            body = claims if isinstance(claims, dict) else dict(claims)
+            payload = _b64url(json.dumps(body, separators=_COMPACT, allow_nan=False).encode())
         signing_input = f"{self._header}.{payload}"
         return f"{signing_input}.{_b64url(self._signature(signing_input.encode('ascii')))}"
 
@@ -70,7 +74,39 @@ def signer_for(key: SigningKey) -> JwtSigner:
     return entry[1]
 
 
-def sign_jwt(key: SigningKey, claims: Mapping[str, object]) -> str:
+class EncodedClaims:
+    """A token's claims as JSON bytes, made by a ClaimsTemplate (which checked them)."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, encoded: bytes) -> None:
+        self.json = encoded
+
+
+class ClaimsTemplate:
+    """The claims of registry tokens that share issuer, subject, audience and access (one
+    memoized decision, web.token.memo): that JSON is encoded once, and each token adds only its
+    times and id. The text is what `json.dumps` makes of the claims in the same order
+    (iss, sub, aud, exp, nbf, iat, jti, access), so a template changes no token's bytes."""
+
+    __slots__ = ("_head", "_tail")
+
+    def __init__(self, *, iss: str, sub: str, aud: str, access: object) -> None:
+        _check_claims({"aud": aud, "exp": 0})
+        head = json.dumps({"iss": iss, "sub": sub, "aud": aud}, separators=_COMPACT,
+                          allow_nan=False)
+        self._head = head[:-1] + ',"exp":'
+        self._tail = f',"access":{json.dumps(access, separators=_COMPACT, allow_nan=False)}}}'
+
+    def claims(self, *, exp: int, nbf: int, iat: int, jti: str) -> EncodedClaims:
+        for name, value in (("exp", exp), ("nbf", nbf), ("iat", iat)):
+            if type(value) is not int:
+                raise ValueError(f"the {name} claim must be an integer, not {value!r}")
+        return EncodedClaims(f'{self._head}{exp},"nbf":{nbf},"iat":{iat},"jti":'
+                             f'{encode_basestring_ascii(jti)}{self._tail}'.encode())
+
+
+def sign_jwt(key: SigningKey, claims: Mapping[str, object] | EncodedClaims) -> str:
     """The compact JWS of `claims`, with header `{typ, alg, kid, x5c}`."""
     return signer_for(key).sign(claims)
 

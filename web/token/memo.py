@@ -7,12 +7,20 @@ about 15% of a token request. An entry is keyed by the whole principal (id, name
 the service and the parsed scopes, and every entry is dropped as soon as the projection applies
 another event (its position moves), so a grant, a revocation or a visibility change is honoured
 exactly as before: never a stale answer, only a repeated one.
+
+A decision also keeps what was encoded from it (`Decided.prepared`: the decision record's fixed
+fields and the token's fixed claims as JSON text, web.token.decision_records), so a repeated
+request encodes only what changes per request. Those encodings live and die with their decision:
+when the projection moves, the memo drops the decision and its encodings with it, so a token never
+carries a grant from a pre-encoded fragment that the current decision would not give.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from domain.policy import Principal
 from domain.scopes import Scope, parse_scopes
@@ -20,6 +28,9 @@ from projections.permissions import PermissionIndex
 from projections.token_access import ScopeDecision, access_claim, decide
 
 MAX_ENTRIES = 4096
+MAX_PREPARED = 16
+"""Encodings per decision: one per kind of credential the same user presents, a handful."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +47,18 @@ class Decided:
     requested: list[str]
     granted_text: list[str]
     reasons: dict[str, dict[str, str]]
+    prepared: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+    """Encodings derived from this decision, by a key their maker chooses (the only mutable
+    part, a cache: anything in it is computed from the fields above and the key alone)."""
+
+    def prepare(self, key: object, make: Callable[[], T]) -> T:
+        """What `make` returns, made once per key for this decision."""
+        found = self.prepared.get(key)
+        if found is None:
+            if len(self.prepared) >= MAX_PREPARED:
+                self.prepared.clear()
+            found = self.prepared[key] = make()
+        return found  # type: ignore[return-value]
 
 
 class DecisionMemo:

@@ -17,10 +17,10 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
 from eventstore.append import append_rows
-from web.token.jwt import sign_jwt
+from web.token.jwt import EncodedClaims, sign_jwt
 from web.token.keys import SigningKey
 
-Claims = Mapping[str, object]
+Claims = Mapping[str, object] | EncodedClaims
 Decision = tuple[StoredEvent, Claims | None]
 """A decision record's row, and the claims of the token it grants (None: a refusal)."""
 

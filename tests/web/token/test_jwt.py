@@ -13,7 +13,7 @@ from cryptography import x509
 from hypothesis import given
 from hypothesis import strategies as st
 
-from web.token.jwt import JwtSigner, sign_jwt, signer_for
+from web.token.jwt import ClaimsTemplate, JwtSigner, sign_jwt, signer_for
 from web.token.keys import SigningKey, libtrust_key_id, load_or_create_signing_key
 
 CLAIMS: dict[str, object] = {
@@ -117,3 +117,37 @@ def test_any_subject_and_name_survive_signing(key: SigningKey, sub: str, name: s
     claims = {**CLAIMS, "sub": sub, "exp": exp,
               "access": [{"type": "repository", "name": name, "actions": ["pull"]}]}
     assert _verify(key, sign_jwt(key, claims)) == claims
+
+
+@given(sub=st.text(max_size=20), name=st.text(max_size=20), jti=st.text(max_size=40),
+       times=st.tuples(*[st.integers(0, 2**62)] * 3))
+def test_a_claims_template_encodes_what_the_claims_dict_would(
+        sub: str, name: str, jti: str, times: tuple[int, int, int]) -> None:
+    access = [{"type": "repository", "name": name, "actions": ["pull"]}]
+    template = ClaimsTemplate(iss="wharfinger.test", sub=sub, aud="harness-registry",
+                              access=access)
+    exp, nbf, iat = times
+    claims = {"iss": "wharfinger.test", "sub": sub, "aud": "harness-registry", "exp": exp,
+              "nbf": nbf, "iat": iat, "jti": jti, "access": access}
+    encoded = template.claims(exp=exp, nbf=nbf, iat=iat, jti=jti)
+    assert encoded.json == json.dumps(claims, separators=(",", ":")).encode()
+
+
+def test_a_token_from_a_claims_template_is_the_same_token(key: SigningKey) -> None:
+    template = ClaimsTemplate(iss=str(CLAIMS["iss"]), sub=str(CLAIMS["sub"]),
+                              aud=str(CLAIMS["aud"]), access=CLAIMS["access"])
+    encoded = template.claims(exp=4102444800, nbf=4102444500, iat=4102444500,
+                              jti=str(CLAIMS["jti"]))
+    token = sign_jwt(key, encoded)
+    assert _verify(key, token) == CLAIMS
+    assert token.split(".")[:2] == sign_jwt(key, CLAIMS).split(".")[:2]
+
+
+def test_a_claims_template_refuses_what_the_registry_would() -> None:
+    with pytest.raises(ValueError, match="aud"):
+        ClaimsTemplate(iss="i", sub="s", aud=["a", "b"], access=[])  # type: ignore[arg-type]
+    template = ClaimsTemplate(iss="i", sub="s", aud="a", access=[])
+    for bad in ({"exp": 1.5, "nbf": 1, "iat": 1}, {"exp": 1, "nbf": True, "iat": 1},
+                {"exp": 1, "nbf": 1, "iat": "1"}):
+        with pytest.raises(ValueError, match="must be an integer"):
+            template.claims(jti="j", **bad)  # type: ignore[arg-type]

@@ -106,6 +106,23 @@ class Repository(Aggregate):
             repo.namespace_id, repo.name, repo.full_name = (
                 self.namespace_id, self.name, self.full_name)
 
+    class Recreated(Event):
+        """A push (or a sync) into a repository whose namespace was deleted or renamed since,
+        while the repository held no tags: the namespace now holding its name (found, or
+        created for the push as for a new repository) gets it afresh, as Portus and Harbor
+        create a new repository there (deleting a namespace deletes its repositories): no
+        tags, no description. The manifests the registry still keeps under the path stay
+        known, so they can still be deleted."""
+
+        namespace_id: UUID
+        namespace_name: str
+        origin: str
+
+        def apply(self, repo: Repository) -> None:
+            repo.namespace_id = self.namespace_id
+            repo.tags = {}
+            repo.description = ""
+
     class TagPushed(TagAssigned):
         manifest_size: int
         size: int
@@ -170,6 +187,10 @@ class Repository(Aggregate):
         return cls._create(cls.Created, id=repository_id(full_name), namespace_id=namespace_id,
                            namespace_name=namespace_name, name=name, full_name=full_name,
                            origin=origin)
+
+    def recreate(self, *, namespace_id: UUID, namespace_name: str, origin: str) -> None:
+        self.trigger_event(self.Recreated, namespace_id=namespace_id,
+                           namespace_name=namespace_name, origin=origin)
 
     def describe(self, description: str) -> None:
         if description != self.description:
@@ -244,6 +265,9 @@ class _NoticeBatch:
         self.receipts: dict[UUID, NotificationReceipt] = {}
         self.registered: bool | None = None
         """Whether the registry is registered (looked up once, when first needed)."""
+        self.name_owners: dict[str, UUID | None] = {}
+        """Namespace name → the id of the namespace holding it (None: free), as its claim
+        said when the batch first asked (RepositoryCommands._in_its_namespace)."""
         self.had_tags: dict[UUID, bool] = {}
         """Whether each repository held tags when the batch first saw it."""
         self.occupancy: list[Aggregate] = []
@@ -473,7 +497,10 @@ class RepositoryCommands:
             return batch.repositories[rid]
         hinted_new = create and batch.unknown is not None and batch.unknown(full_name)
         found = None if hinted_new else self._find_in(batch, Repository, rid)
-        if found is not None:
+        # Only an empty repository can have lost its namespace: one holding tags keeps it from
+        # being deleted or renamed (Namespace.refuse_if_holding), so most pushes ask nothing.
+        if found is not None and (not create or found.tags
+                                  or self._in_its_namespace(found, batch)):
             batch.repositories[rid] = found
             batch.had_tags[rid] = bool(found.tags)
             return found
@@ -497,11 +524,36 @@ class RepositoryCommands:
             # The name may have been a deleted namespace's: take its released claim again.
             batch.created.extend([namespace, self._claim("namespace", ns_name, namespace.id)])
         batch.namespaces[ns_name] = namespace
-        repo = Repository.create(namespace_id=namespace.id, namespace_name=namespace.name,
-                                 full_name=full_name, origin="registry")
+        if found is not None:
+            # Its namespace was deleted or renamed while it stayed empty: the name's
+            # repository starts afresh in the namespace holding the name now.
+            found.recreate(namespace_id=namespace.id, namespace_name=namespace.name,
+                           origin="registry")
+            repo = found
+        else:
+            repo = Repository.create(namespace_id=namespace.id, namespace_name=namespace.name,
+                                     full_name=full_name, origin="registry")
         batch.repositories[rid] = repo
         batch.had_tags[rid] = False
         return repo
+
+    def _in_its_namespace(self, repo: Repository, batch: _NoticeBatch) -> bool:
+        """Whether the namespace holding the repository's path now is the repository's own
+        (not so once that one was deleted or renamed, while the repository was empty). The
+        name's claim tells (deleting or renaming a namespace releases it in the same save):
+        one read per namespace and batch, not two."""
+        ns_name, _ = split_repository(repo.full_name)
+        live = batch.namespaces.get(ns_name)
+        if live is not None:
+            return live.id == repo.namespace_id
+        if ns_name not in batch.name_owners:
+            claim = self._find_in(batch, NameClaim, claim_id("namespace", ns_name))
+            batch.name_owners[ns_name] = claim.owner_id if claim is not None else None
+        owner = batch.name_owners[ns_name]
+        if owner is None:
+            # The global namespace is never deleted; another name is free again.
+            return ns_name == GLOBAL_NAMESPACE_NAME
+        return owner == repo.namespace_id
 
     def _note_occupancy(self, batch: _NoticeBatch) -> None:
         """Record on each namespace which repositories started or stopped holding tags, and on
@@ -557,21 +609,29 @@ class RepositoryCommands:
         """Repositories (in `namespace_ids`, or anywhere) whose tags are not empty, found by
         reading every repository: for guards over logs written before namespaces recorded
         which of their repositories hold tags. Rare commands only (it reads them all)."""
-        topic = get_topic(Repository.Created)
+        # A repository is placed in a namespace when created, and again when recreated in
+        # another (Repository.Recreated): either may have placed it in `namespace_ids`.
+        topics = [get_topic(Repository.Created), get_topic(Repository.Recreated)]
         held: list[str] = []
+        seen: set[UUID] = set()
         start: int | None = None
         while True:
-            page = self.recorder.select_notifications(start=start, limit=500, topics=[topic],
+            page = self.recorder.select_notifications(start=start, limit=500, topics=topics,
                                                       inclusive_of_start=False)
             if not page:
                 return held
             for notification in page:
-                created = self.mapper.to_domain_event(notification)
-                if not isinstance(created, Repository.Created) or (
-                        namespace_ids is not None and created.namespace_id not in namespace_ids):
+                placed = self.mapper.to_domain_event(notification)
+                if not isinstance(placed, Repository.Created | Repository.Recreated) or (
+                        namespace_ids is not None and placed.namespace_id not in namespace_ids
+                ) or placed.originator_id in seen:
                     continue
-                repo = self._find(Repository, created.originator_id)
-                if repo is not None and repo.tags:
+                repo = self._find(Repository, placed.originator_id)
+                if repo is None or (namespace_ids is not None
+                                    and repo.namespace_id not in namespace_ids):
+                    continue  # placed there once, elsewhere now
+                seen.add(placed.originator_id)
+                if repo.tags:
                     held.append(repo.full_name)
                     if first_only:
                         return held

@@ -66,6 +66,9 @@ class RepositoryCatalog:
     ids_by_full_name: dict[str, int] = field(default_factory=dict)
     tags: dict[int, TagRecord] = field(default_factory=dict)
     _tag_ids: dict[tuple[int, str], int] = field(default_factory=dict)
+    _last_id: int = 0
+    """The last repository id given (ids are never given twice: a recreated repository gets
+    a new one and its old one is gone)."""
     last_notification_at: datetime | None = None
     """When the last registry notification was recorded (a push or delete in the change log,
     a pull or mount in the audit trail)."""
@@ -115,12 +118,24 @@ class RepositoryCatalog:
             self.last_notification_at = when
 
     def _created(self, e: Repository.Created) -> None:
-        rid = len(self.repositories) + 1
+        rid = self._last_id = self._last_id + 1
         self.repositories[rid] = RepositoryRecord(
             rid, e.originator_id, e.namespace_id, e.namespace_name, e.name, e.full_name,
             e.timestamp, e.timestamp)
         self.ids_by_uuid[e.originator_id] = rid
         self.ids_by_full_name[e.full_name] = rid
+
+    def _recreated(self, e: Repository.Recreated) -> None:
+        """A new repository in the namespace holding the name now (a new id, as Portus gives
+        one): the old one, empty, goes with its deleted (or renamed) namespace."""
+        old = self.repositories.pop(self.ids_by_uuid[e.originator_id])
+        self._remove_tags(old, list(old.tags))
+        rid = self._last_id = self._last_id + 1
+        self.repositories[rid] = RepositoryRecord(
+            rid, e.originator_id, e.namespace_id, e.namespace_name, old.name, old.full_name,
+            e.timestamp, e.timestamp)
+        self.ids_by_uuid[e.originator_id] = rid
+        self.ids_by_full_name[old.full_name] = rid
 
     def _repo(self, e: Any) -> RepositoryRecord:
         repo = self.repositories[self.ids_by_uuid[e.originator_id]]
@@ -175,6 +190,7 @@ class RepositoryCatalog:
 
 _HANDLERS: dict[type[Any], Callable[[RepositoryCatalog, Any], None]] = {
     Repository.Created: RepositoryCatalog._created,
+    Repository.Recreated: RepositoryCatalog._recreated,
     Repository.TagPushed: RepositoryCatalog._tag_pushed,
     Repository.ManifestPushed: RepositoryCatalog._touched,
     Repository.ManifestDeleted: RepositoryCatalog._manifest_deleted,

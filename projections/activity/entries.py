@@ -155,9 +155,12 @@ class Directory:
             self.public.discard(namespace_id)
 
     def _apply(self, event: Any) -> None:
-        if type(event).__qualname__ == "Repository.Created":
+        if type(event).__qualname__ in _REPOSITORY_PLACED:
+            # Created, or recreated in the namespace now holding its name (same full name).
+            full, _ = self.repositories.get(event.originator_id, ("", None))
             self.repositories[event.originator_id] = (
-                str(getattr(event, "full_name", "")), getattr(event, "namespace_id", None))
+                str(getattr(event, "full_name", "") or full),
+                getattr(event, "namespace_id", None))
         elif isinstance(event, User.Registered):
             self.users[event.originator_id] = event.username
         elif isinstance(event, User.ApplicationTokenCreated):
@@ -198,7 +201,9 @@ _NAMESPACE_CHANGES = (Namespace.Created, Namespace.VisibilityChanged, Namespace.
 _DIRECTORY_EVENTS = (*_NAMESPACE_CHANGES, User.Registered, User.ApplicationTokenCreated,
                      Session.Started, Session.Ended, Team.Created, Team.Renamed,
                      Namespace.MovedToTeam)
-"""The events `Directory.apply` folds (and Repository.Created, matched by name)."""
+"""The events `Directory.apply` folds (and _REPOSITORY_PLACED, matched by name)."""
+_REPOSITORY_PLACED = ("Repository.Created", "Repository.Recreated")
+"""The events that put a repository in a namespace."""
 _FOLDED: dict[type[Any], bool] = {}
 """Event class -> whether the directory folds it (most events it skips: looked up once)."""
 
@@ -207,7 +212,7 @@ def folds(kind: type[Any]) -> bool:
     """Whether `Directory.apply` folds events of this class."""
     folded = _FOLDED.get(kind)
     if folded is None:
-        folded = _FOLDED[kind] = (kind.__qualname__ == "Repository.Created"
+        folded = _FOLDED[kind] = (kind.__qualname__ in _REPOSITORY_PLACED
                                   or issubclass(kind, _DIRECTORY_EVENTS))
     return folded
 
@@ -541,6 +546,8 @@ def _repo_described(e: Any, d: Directory) -> Fields:
 
 _BY_NAME: dict[str, Any] = {
     "Repository.Created": _repo_event("repository.create", "created repository"),
+    # Its namespace had gone: as Portus, a new repository of the name.
+    "Repository.Recreated": _repo_event("repository.create", "created repository"),
     "Repository.TagPushed": _repo_event("repository.push", "pushed"),
     "Repository.ManifestPushed": _repo_event("repository.push", "pushed"),
     "Repository.TagDiscovered": _repo_event("repository.push", "found"),

@@ -127,6 +127,23 @@ class SideTables:
                     text = text.replace("BLOB", "bytea").replace("INTEGER", "bigint")
                 cur.execute(text)
 
+    def insert_rows(self, cur: Cursor, table: str, columns: Sequence[str],
+                    rows: Sequence[Sequence[Any]], *, pg_types: Sequence[str]) -> None:
+        """Insert `rows` into side table `table`. PostgreSQL gets one statement over an array
+        per column (`pg_types`: each column's type): psycopg's `executemany` adapts and sends
+        every row through its Python pipeline, 90% of the CPU of sealing Merkle leaves."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.location.postgres is None:
+            marks = ", ".join("?" * len(columns))
+            cur.executemany(f"INSERT INTO {self.table(table)} ({names}) VALUES ({marks})",  # noqa: S608
+                            rows)
+            return
+        arrays = ", ".join(f"%b::{kind}[]" for kind in pg_types)  # binary: no escaping
+        cur.execute(f"INSERT INTO {self.table(table)} ({names})"  # noqa: S608
+                    f" SELECT * FROM unnest({arrays})", [list(c) for c in zip(*rows, strict=True)])
+
     def render(self, statement: str) -> str:
         out = statement
         while "{t:" in out:

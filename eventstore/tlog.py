@@ -37,6 +37,7 @@ from eventstore.merkle import (
     leaf_hash,
     node_hash,
 )
+from eventstore.raw_rows import raw_rows_after
 from eventstore.side_tables import Cursor, SideTables
 from eventstore.signed_note import Checkpoint, Signer
 
@@ -94,14 +95,12 @@ def stored_rows(app: Application[UUID], after: int = 0, batch: int = 1000) -> It
     """Every stored event after log position `after`, raw, in log order. Blocking."""
     position = after
     while True:
-        page = app.recorder.select_notifications(start=position, limit=batch,
-                                                 inclusive_of_start=False)
-        for n in page:
-            yield StoredRow(n.id, str(n.originator_id), n.originator_version, n.topic,
-                            bytes(n.state))
+        page = raw_rows_after(app, position, batch)
+        for row in page:
+            yield StoredRow(*row)
         if len(page) < batch:
             return
-        position = page[-1].id
+        position = page[-1][0]
 
 
 class TransparencyLog:
@@ -176,12 +175,11 @@ class TransparencyLog:
                 fresh[(level, j)] = node_hash(left, right)
                 nodes.append((self.log, level, j, fresh[(level, j)]))
                 level += 1
-        cur.executemany(self._q(
-            "INSERT INTO {t:tlog_leaves} (log, idx, position, originator_id, version, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?)"), leaves)
-        if nodes:
-            cur.executemany(self._q("INSERT INTO {t:tlog_nodes} (log, level, idx, hash)"
-                                    " VALUES (?, ?, ?, ?)"), nodes)
+        self.side.insert_rows(
+            cur, "tlog_leaves", ("log", "idx", "position", "originator_id", "version", "hash"),
+            leaves, pg_types=("text", "bigint", "bigint", "text", "bigint", "bytea"))
+        self.side.insert_rows(cur, "tlog_nodes", ("log", "level", "idx", "hash"), nodes,
+                              pg_types=("text", "bigint", "bigint", "bytea"))
 
     def _node(self, cur: Cursor, level: int, index: int,
               cache: dict[tuple[int, int], bytes]) -> bytes:

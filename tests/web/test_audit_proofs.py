@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from domain.values import Role
 from eventstore.merkle import verify_consistency, verify_inclusion
+from eventstore.reader import head_position
 from eventstore.signed_note import Verifier, parse_checkpoint
 from eventstore.tlog import stored_rows
 from tests.conftest import AppStarter
@@ -91,3 +92,21 @@ async def test_checkpoints_are_signed_periodically(start_app: AppStarter) -> Non
     body = await response.json()
     assert response.status == 200 and body["size"] > 0
     assert parse_checkpoint(body["note"], Verifier.parse(body["verifier_key"])).size == body["size"]
+
+
+async def test_new_events_are_sealed_between_signings(start_app: AppStarter) -> None:
+    """The trees take in new events every second, not in one burst when the next checkpoint
+    is signed (a busy node would hold the GIL for that burst: web.audit_tools.keep_signing)."""
+    client = await start_app(WHARFINGER_AUDIT_CHECKPOINT_INTERVAL_SECONDS="3600")
+    await build_world(client)
+    services = client.app[SERVICES]
+    tools = services.audit_tools
+    head = await services.pool.run(head_position, services.store)
+    assert head > 0
+    for _ in range(100):
+        if await services.pool.run(tools.tlogs["events"].size) >= head:
+            break
+        await asyncio.sleep(0.1)
+    assert await services.pool.run(tools.tlogs["events"].size) >= head
+    # Sealed, not signed: the first checkpoint is an hour away.
+    assert await services.pool.run(tools.tlogs["events"].latest_checkpoint) is None

@@ -116,12 +116,14 @@ class Repository(Aggregate):
 
         namespace_id: UUID
         namespace_name: str
+        full_name: str
         origin: str
 
         def apply(self, repo: Repository) -> None:
             repo.namespace_id = self.namespace_id
             repo.tags = {}
             repo.description = ""
+            repo.generation += 1
 
     class TagPushed(TagAssigned):
         manifest_size: int
@@ -179,6 +181,8 @@ class Repository(Aggregate):
         self.manifests: dict[str, str] = {}
         """digest → media type, for every manifest known to be in the registry"""
         self.description = ""
+        self.generation = 0
+        """How many times it was recreated (stars name the generation they were given in)."""
 
     @classmethod
     def create(cls, *, namespace_id: UUID, namespace_name: str, full_name: str,
@@ -190,7 +194,8 @@ class Repository(Aggregate):
 
     def recreate(self, *, namespace_id: UUID, namespace_name: str, origin: str) -> None:
         self.trigger_event(self.Recreated, namespace_id=namespace_id,
-                           namespace_name=namespace_name, origin=origin)
+                           namespace_name=namespace_name, full_name=self.full_name,
+                           origin=origin)
 
     def describe(self, description: str) -> None:
         if description != self.description:

@@ -3,7 +3,8 @@
 A star is one small aggregate per (user, repository), its id derived from both, so starring twice
 cannot create two stars; toggling records `Starred`/`Unstarred`. A comment is its own aggregate,
 posted once and never edited (Portus has no edit), deleted by its author or an admin.
-Repositories are addressed by full name (`namespace/name`, or `name` in the global namespace).
+Repositories are addressed by full name (`namespace/name`, or `name` in the global namespace);
+a repository recreated in a new namespace of its old one's name starts without stars or comments.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from domain import events
 from domain.errors import ForbiddenError, InvalidInputError, NotFoundError
 from domain.events import Event
 from domain.policy import NamespaceFacts
+from domain.repositories import Repository, repository_id
 from domain.users import User
 from domain.values import Role, Visibility
 
@@ -26,7 +28,11 @@ MAX_COMMENT_LENGTH = 4096
 _STAR_ROOT = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids/stars")
 
 
-def star_id(user_id: UUID, repository: str) -> UUID:
+def star_id(user_id: UUID, repository: str, generation: int = 0) -> UUID:
+    """A user's star on a repository; on one recreated since (domain.repositories:
+    Repository.Recreated), a new star: the old repository's went with it."""
+    if generation:
+        return uuid5(_STAR_ROOT, f"{user_id}|{repository}|{generation}")
     return uuid5(_STAR_ROOT, f"{user_id}|{repository}")
 
 
@@ -93,6 +99,7 @@ class SocialCommands:
         def _get(self, cls: type[T], aggregate_id: UUID) -> T: ...
         def _run(self, command: Callable[[], list[Aggregate]], *,
                  return_recordings: bool = False) -> list[Any]: ...
+        def _find(self, cls: type[T], aggregate_id: UUID) -> T | None: ...
 
     def toggle_star(self, user_id: UUID, repository: str) -> bool:
         """Star or unstar; returns whether the repository is starred afterwards."""
@@ -100,11 +107,13 @@ class SocialCommands:
 
         def command() -> list[Aggregate]:
             self._get(User, user_id)
+            repo = self._find(Repository, repository_id(repository))
+            sid = star_id(user_id, repository, repo.generation if repo is not None else 0)
             try:
-                star = self._get(Star, star_id(user_id, repository))
+                star = self._get(Star, sid)
             except NotFoundError:
-                star = Star._create(Star.Starred, id=star_id(user_id, repository),
-                                    user_id=user_id, repository=repository)
+                star = Star._create(Star.Starred, id=sid, user_id=user_id,
+                                    repository=repository)
             else:
                 star.trigger_event(Star.Unstarred if star.on else Star.Restarred)
             result[:] = [star.on]

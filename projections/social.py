@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from domain.repositories import Repository
 from domain.social import Comment, Star
 from eventstore.reader import LoggedEvent
 
@@ -39,7 +40,11 @@ class Social:
             self._star_owner[e.originator_id] = (e.user_id, e.repository)
             self.stars.setdefault(e.repository, set()).add(e.user_id)
         elif isinstance(e, Star.Restarred | Star.Unstarred):
-            user_id, repository = self._star_owner[e.originator_id]
+            owner = self._star_owner.get(e.originator_id)
+            if owner is None:  # a star on a repository since recreated: gone with it
+                self.position = logged.position
+                return
+            user_id, repository = owner
             users = self.stars.setdefault(repository, set())
             if isinstance(e, Star.Restarred):
                 users.add(user_id)
@@ -52,4 +57,16 @@ class Social:
         elif isinstance(e, Comment.Deleted):
             repository = self._comment_repository.get(e.originator_id, "")
             self.comments.get(repository, {}).pop(e.originator_id, None)
+        elif isinstance(e, Repository.Recreated):
+            self._forget(e.full_name)
         self.position = logged.position
+
+    def _forget(self, repository: str) -> None:
+        """A repository recreated in a new namespace of its old one's name: its stars and
+        comments went with the old one (as Portus deletes them with the repository)."""
+        self.stars.pop(repository, None)
+        for comment_id in self.comments.pop(repository, {}):
+            self._comment_repository.pop(comment_id, None)
+        for star, (_, starred) in list(self._star_owner.items()):
+            if starred == repository:
+                del self._star_owner[star]

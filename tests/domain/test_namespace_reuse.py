@@ -18,6 +18,7 @@ from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import read_after
 from projections.repositories import RepositoryCatalog
+from projections.social import Social
 from tests.domain.test_repository_guards import namespace, notice
 
 DIGEST_2 = "sha256:" + "b" * 64
@@ -43,6 +44,13 @@ def catalog_of(app: Wharfinger) -> RepositoryCatalog:
     for logged in read_after(app, 0, 10_000):
         catalog.apply(logged)
     return catalog
+
+
+def social_of(app: Wharfinger) -> Social:
+    social = Social()
+    for logged in read_after(app, 0, 10_000):
+        social.apply(logged)
+    return social
 
 
 def emptied_and_gone(app: Wharfinger) -> UUID:
@@ -134,3 +142,37 @@ def test_a_repository_still_in_its_namespace_is_never_recreated(app: Wharfinger)
     assert repo(app, "web/app").description == "kept"
     catalog = catalog_of(app)
     assert [r.id for r in catalog.listed()] == [1, 2]
+
+
+def test_stars_and_comments_go_with_the_old_repository(app: Wharfinger) -> None:
+    owner = app.user_named("owner")
+    other = app.register_user(username="other", email="other@example.org", password_hash=None)
+    # Stars and comments on web/app while `web` holds it; one star taken back and given again.
+    app.record_notice(notice("push", "web/app"))
+    assert app.toggle_star(owner.id, "web/app") is True
+    assert app.toggle_star(other.id, "web/app") is True
+    assert app.toggle_star(other.id, "web/app") is False
+    assert app.toggle_star(other.id, "web/app") is True
+    old_comment = app.post_comment(owner.id, "web/app", "the old app")
+    social = social_of(app)
+    assert social.stars["web/app"] == {owner.id, other.id}
+    assert [c.body for c in social.comments_on("web/app")] == ["the old app"]
+    # Emptied, its namespace deleted, and pushed into again: a new repository, unstarred and
+    # without comments.
+    app.record_notice(notice("delete", "web/app", tag="", digest="sha256:" + "a" * 64))
+    app.delete_namespace(namespace(app, "web").id)
+    app.record_notice(notice("push", "web/app", tag="v2", digest=DIGEST_2))
+    social = social_of(app)
+    assert social.stars.get("web/app", set()) == set() and social.comments_on("web/app") == []
+    assert social.starred_by(owner.id) == set()
+    # Starring it now stars the new one (the old star does not answer for it), and taking the
+    # old comment away changes nothing on the new one.
+    assert app.toggle_star(other.id, "web/app") is True
+    new_comment = app.post_comment(owner.id, "web/app", "the new app")
+    app.delete_comment(old_comment, by=owner.id, admin=False)
+    social = social_of(app)
+    assert social.stars["web/app"] == {other.id}
+    assert [(c.id, c.body) for c in social.comments_on("web/app")] == [
+        (new_comment, "the new app")]
+    assert app.toggle_star(other.id, "web/app") is False
+    assert social_of(app).stars["web/app"] == set()

@@ -119,7 +119,7 @@ class RowTemplate(Generic[F]):
     is the fixed fields' text, encoded once, with each varying field's value encoded between.
     Falls back to `FactRows.row` when the rows do not take the fast path."""
 
-    __slots__ = ("_chunks", "_fixed", "_names", "_rows", "_tail")
+    __slots__ = ("_chunks", "_fixed", "_last", "_names", "_rows", "_tail")
 
     def __init__(self, rows: FactRows[F], fixed: dict[str, Any]) -> None:
         unknown = set(fixed) - set(rows._names) - {"timestamp"}
@@ -139,6 +139,9 @@ class RowTemplate(Generic[F]):
                 chunks.append((text + key, name))
                 text = ""
         self._chunks = tuple(chunks)
+        self._last: list[tuple[object, str]] = [(None, "null")] * len(chunks)
+        """Each varying field's last non-string value and its text: a value that repeats as
+        the same object (a token's expiry, the same for a second) is encoded once."""
         self._names = frozenset(name for _, name in chunks) - {"timestamp"}
         self._tail = text + "}"
 
@@ -152,8 +155,18 @@ class RowTemplate(Generic[F]):
             raise TypeError(f"{rows._class.__name__} needs {sorted(self._names)}, "
                             f"not {sorted(values)}")
         values["timestamp"] = timestamp or datetime.now(UTC)
-        encode = rows.encode_value
-        parts = [part for text, name in self._chunks for part in (text, encode(values[name]))]
+        encode, last = rows.encode_value, self._last
+        parts: list[str] = []
+        for i, (text, name) in enumerate(self._chunks):
+            value = values[name]
+            seen = last[i]
+            if seen[0] is value:
+                parts += (text, seen[1])
+                continue
+            encoded = encode(value)
+            if type(value) is not str:
+                last[i] = (value, encoded)  # one assignment: safe between threads
+            parts += (text, encoded)
         parts.append(self._tail)
         return StoredEvent(originator_id=fact_id or time_ordered_id(), originator_version=1,
                            topic=rows.topic, state="".join(parts).encode("utf8"))

@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -25,6 +25,12 @@ class BlockingPool:
         context = contextvars.copy_context()
         call = functools.partial(context.run, fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Start `fn` in the pool without waiting for it (with the caller's context); for work
+        that reports back by itself (web.group_commit)."""
+        context = contextvars.copy_context()
+        return self._executor.submit(functools.partial(context.run, fn, *args, **kwargs))
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

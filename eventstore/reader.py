@@ -9,6 +9,8 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from eventstore.pg_insert import RecentRows
+
 
 @dataclass(frozen=True)
 class LoggedEvent:
@@ -29,15 +31,28 @@ PASSED_OVER = PassedOver()
 
 
 def read_after(app: Application[UUID], position: int, limit: int = 1000,
-               topics: Sequence[str] = ()) -> list[LoggedEvent]:
+               topics: Sequence[str] = (), *, follower: bool = False) -> list[LoggedEvent]:
     """Up to `limit` events after `position`, in log order. Blocking.
 
     With `topics`, only those; and when fewer than `limit` match, a last `PASSED_OVER` entry
     at the log's head says everything up to there was read. Without it a follower of a few
     topics (pulls, in a trail of token decisions) would stay at its last match and scan every
-    later row again at each poll, a scan that grows with the trail."""
+    later row again at each poll, a scan that grows with the trail.
+
+    `follower`: the caller reads again whenever it is woken (NOTIFY) or polls, so a short batch
+    need not mean the log ends there: rows this node appended itself come from memory
+    (eventstore.pg_insert.RecentRows), and other nodes' later rows at the next read. Folds
+    that stop at the first short batch (a replay to a time or a position) leave it False."""
     recorder = app.recorder
     to_event = app.mapper.to_domain_event
+    recent: RecentRows | None = getattr(recorder, "recent", None) if follower else None
+    known = recent.after(position, limit, topics) if recent is not None else None
+    if known is not None:
+        rows, last = known
+        found = [LoggedEvent(at, to_event(row)) for at, row in rows]
+        if topics and len(found) < limit and (not found or found[-1].position < last):
+            found.append(LoggedEvent(last, PASSED_OVER))
+        return found
     if not topics:
         notifications = recorder.select_notifications(
             start=position, limit=limit, inclusive_of_start=False)

@@ -253,7 +253,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         opened_audit = audit
 
         async def read(position: int, limit: int) -> list[LoggedEvent]:
-            return await pool.run(read_after, opened, position, limit)
+            return await pool.run(read_after, opened, position, limit, follower=True)
 
         follower = LogFollower(
             read, fan_out(folds),
@@ -263,7 +263,8 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         tasks.append(asyncio.create_task(follower.run(), name="follow-log"))
 
         async def read_audit(position: int, limit: int) -> list[LoggedEvent]:
-            return await pool.run(read_after, opened_audit, position, limit, AUDIT_TOPICS)
+            return await pool.run(read_after, opened_audit, position, limit, AUDIT_TOPICS,
+                                  follower=True)
 
         audit_follower = LogFollower(
             read_audit, catalog.apply_audit,

@@ -106,9 +106,11 @@ def _select_after(recorder: PostgresAggregateRecorder, after: list[tuple[UUID, i
     """Every event of each originator after the given version, in version order: one query
     (the table's primary key is (originator_id, originator_version): one index range each)."""
     datastore = recorder.datastore
+    # %b: binary parameters, as eventstore.pg_insert's (as text, psycopg dumps a list of UUIDs
+    # in Python, a regular expression per id).
     statement = SQL(
         "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-        "FROM unnest(%s::{id_type}[], %s::bigint[]) AS k(id, after) "
+        "FROM unnest(%b::{id_type}[], %b::bigint[]) AS k(id, after) "
         "JOIN {schema}.{table} AS e "
         "ON e.originator_id = k.id AND e.originator_version > k.after "
         "ORDER BY e.originator_id, e.originator_version"

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidInputError
 from domain.events import Created, Event
+from domain.ids import name_id
 
 NAMESPACE_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 """Portus F19; a subset of Distribution's path-component grammar."""
@@ -92,7 +93,7 @@ def check_email(email: str, *, required: bool) -> str:
 
 def claim_id(kind: str, name: str) -> UUID:
     """The deterministic id of the claim on `name` among names of `kind`."""
-    return uuid5(_ID_ROOT, f"{kind}/{unicodedata.normalize('NFKC', name).casefold()}")
+    return name_id(_ID_ROOT, f"{kind}/{unicodedata.normalize('NFKC', name).casefold()}")
 
 
 class NameClaim(Aggregate):

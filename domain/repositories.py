@@ -22,6 +22,7 @@ from domain.actors import ANONYMOUS, acting_as
 from domain.errors import NameTakenError, NotFoundError
 from domain.events import Event
 from domain.facts import Fact
+from domain.ids import name_id
 from domain.names import NAMESPACE_NAME, NameClaim, claim_id
 from domain.namespaces import Namespace
 from domain.notifications import RegistryNotice
@@ -39,15 +40,16 @@ _ID_ROOT = uuid5(NAMESPACE_URL, "https://wharfinger.dev/ids")
 
 # Remembered: intake derives each id several times per notice (the batch's lookups, the
 # aggregate, the receipt, the audit fact), and a uuid5 (SHA-1 and a UUID) was 6% of its CPU.
+# name_id is uuid5, built faster (domain.ids).
 @functools.lru_cache(maxsize=4096)
 def repository_id(full_name: str) -> UUID:
-    return uuid5(_ID_ROOT, f"repository/{full_name}")
+    return name_id(_ID_ROOT, f"repository/{full_name}")
 
 
 @functools.lru_cache(maxsize=4096)
 def notice_id(event_id: str) -> UUID:
     """The id of what a registry event records: the same event always maps to the same id."""
-    return uuid5(_ID_ROOT, f"registry-event/{event_id}")
+    return name_id(_ID_ROOT, f"registry-event/{event_id}")
 
 
 def split_repository(full_name: str) -> tuple[str, str]:

@@ -4,10 +4,14 @@ creation, random below it, and what Fact.new gives a fact by default."""
 from __future__ import annotations
 
 import time
+import uuid
 from uuid import UUID
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from domain.decisions import example
-from domain.ids import time_ordered_id
+from domain.ids import name_id, time_ordered_id
 from domain.repositories import ManifestPulled
 
 
@@ -73,3 +77,21 @@ def test_a_forked_child_draws_fresh_bytes() -> None:
     os.waitpid(child, 0)
     os.close(read)
     assert from_child.int & ((1 << 74) - 1) != time_ordered_id().int & ((1 << 74) - 1)
+
+
+@given(namespace=st.uuids(), name=st.text())
+def test_name_ids_are_uuid5(namespace: UUID, name: str) -> None:
+    """name_id builds uuid.uuid5's id itself: the same value, version, variant, hash and
+    text, for any namespace and any name (one that UTF-8 cannot encode fails the same way)."""
+    try:
+        expected = uuid.uuid5(namespace, name)
+    except UnicodeEncodeError:
+        try:
+            name_id(namespace, name)
+        except UnicodeEncodeError:
+            return
+        raise AssertionError("name_id encoded what uuid5 could not") from None
+    made = name_id(namespace, name)
+    assert made == expected and made.int == expected.int and hash(made) == hash(expected)
+    assert (made.version, made.variant, str(made)) == (5, uuid.RFC_4122, str(expected))
+    assert made.is_safe == expected.is_safe

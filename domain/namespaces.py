@@ -8,6 +8,8 @@ rename or delete racing with it conflicts on this aggregate's version and re-che
 
 from __future__ import annotations
 
+from copy import deepcopy
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -97,6 +99,17 @@ class Namespace(Aggregate):
         self.description = ""
         self.holding: list[str] = []
         """Full names of its repositories that hold tags (a list: snapshots stay JSON)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Namespace:
+        # Every command gets a copy of the cached namespace (the library's repository.get,
+        # eventstore.load_many), and `holding` grows with its repositories: deepcopy walked it
+        # name by name (a registry intake batch copies it each time). Its names are strings,
+        # immutable, so a copy of the list is the same deep copy, made in C.
+        copy = object.__new__(type(self))
+        memo[id(self)] = copy
+        for key, value in self.__dict__.items():
+            copy.__dict__[key] = list(value) if key == "holding" else deepcopy(value, memo)
+        return copy
 
     @classmethod
     def create(cls, *, name: str, kind: NamespaceKind, team_id: UUID, visibility: Visibility,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from copy import deepcopy
 from uuid import UUID, uuid4
 
 import pytest
@@ -19,6 +20,7 @@ from domain.notifications import RegistryNotice
 from domain.registries import REGISTRY_ID, Registry
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
+from eventstore.reader import read_after
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 
@@ -168,3 +170,30 @@ def test_a_push_landing_between_the_check_and_the_write_is_caught(app: Wharfinge
         app.delete_namespace(ns.id)
     assert pushed == ["recorded"]
     assert not app._get(Namespace, ns.id).deleted
+
+
+def test_a_copy_of_a_namespace_is_a_deep_copy(app: Wharfinger) -> None:
+    """Namespace.__deepcopy__ copies `holding` as a list (its names are immutable): the copy a
+    command gets equals the cached aggregate, and what the command changes stays in its copy
+    (both backends: the namespace comes from the store, through the library's cache)."""
+    app.record_notices([notice("push", "team/app"), notice("push", "team/db")])
+    namespace = next(a for a in load_namespaces(app) if a.name == "team")
+    copy = deepcopy(namespace)
+    assert copy == namespace and copy is not namespace
+    assert copy.holding == ["team/app", "team/db"] and copy.holding is not namespace.holding
+    copy.repository_populated("team/web")
+    copy.set_description("changed")
+    assert namespace.holding == ["team/app", "team/db"] and namespace.description != "changed"
+    assert not namespace.pending_events and len(copy.pending_events) == 2
+    again = app.repository.get(namespace.id)  # the cache's copy, untouched by ours
+    assert again == namespace
+
+
+def load_namespaces(app: Wharfinger) -> list[Namespace]:
+    found = []
+    for logged in read_after(app, 0):
+        if type(logged.event).__qualname__ == "Namespace.Created":
+            aggregate = app.repository.get(logged.event.originator_id)
+            assert isinstance(aggregate, Namespace)
+            found.append(aggregate)
+    return found

@@ -43,6 +43,7 @@ from bench.stores import postgres_schema
 from domain.notifications import BadNotice, parse_envelope, parse_event
 from web.app import create_app
 from web.appkeys import SERVICES
+from web.registry_events import decode_envelope
 from web.settings import load_settings
 
 V1 = "application/vnd.docker.distribution.events.v1+json"
@@ -62,9 +63,10 @@ def _envelope(n: int) -> bytes:
 
 
 async def _bare(request: web.Request) -> web.Response:
-    """Parse-only: the same envelope and event parser as the real endpoint, nothing stored."""
+    """Parse-only: the same JSON decoder, envelope and event parser as the real endpoint,
+    nothing stored."""
     recorded = rejected = 0
-    for raw in parse_envelope(json.loads(await request.read())):
+    for raw in parse_envelope(decode_envelope(await request.read())):
         try:
             parse_event(raw)
             recorded += 1

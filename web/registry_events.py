@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 from collections import Counter
+from typing import Any
 
+import orjson
 from aiohttp import web
 
 from domain.notifications import BadNotice, RegistryNotice, parse_envelope, parse_event
@@ -51,8 +52,8 @@ async def receive_events(request: web.Request) -> web.Response:
     if raw is None:
         return json_error(413, f"the envelope is larger than {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = decode_envelope(raw)
+    except ValueError:
         return json_error(400, "the envelope is not valid JSON")
     try:
         raw_events = parse_envelope(body)
@@ -84,6 +85,17 @@ async def receive_events(request: web.Request) -> web.Response:
     counts = Counter(outcome for outcome, _ in outcomes)
     return web.json_response({"recorded": counts["recorded"], "duplicates": counts["duplicate"],
                               "ignored": counts["ignored"], "rejected": rejected}, status=202)
+
+
+def decode_envelope(raw: bytes) -> Any:
+    """The envelope's JSON (RFC 8259: UTF-8); ValueError if it is not JSON.
+
+    orjson, not the standard library's json: decoding the envelope was 6% of the server's CPU
+    under registry intake (issue 8; 128 us against 46 us for ten captured Distribution events
+    here). It also refuses what json.loads would let through or fail on: text that is not
+    UTF-8, NaN, integers beyond 64 bits, and nesting deeper than 1024 (a RecursionError, so a
+    500, from json.loads)."""
+    return orjson.loads(raw)
 
 
 async def _read_body(request: web.Request) -> bytes | None:

@@ -194,7 +194,11 @@ async def test_wrong_secret_bad_media_type_and_malformed_envelopes_record_nothin
                                   headers={"Content-Type": V1})
     assert no_header.status == 401
     assert (await post(client, good, content_type="text/plain")).status == 415
-    for body in (b"{not json", b"", b"[1]", json.dumps({"events": "x"}).encode(),
+    # Not JSON, not UTF-8, NaN, nested deeper than any envelope (json.loads raised a
+    # RecursionError there: a 500), not an envelope, not events.
+    for body in (b"{not json", b"", b"\xff\xfe{}", b'{"events": [NaN]}',
+                 b'{"events": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+                 b"[1]", json.dumps({"events": "x"}).encode(),
                  json.dumps({"events": [{"id": "x", "action": "irrelevant",
                                          "target": {"repository": "a"}}]}).encode(),
                  json.dumps({"events": [event("push", "webns/app", tag="v", dig=digest(1),

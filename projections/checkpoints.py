@@ -183,7 +183,11 @@ class FoldCheckpoints:
     """Writes a checkpoint every `every` events and answers "the fold as it was at T"."""
 
     def __init__(self, side: SideTables, read_after: ReadAfter, *, key: bytes,
-                 every: int = DEFAULT_EVERY) -> None:
+                 every: int = DEFAULT_EVERY, follow: ReadAfter | None = None) -> None:
+        """`follow`: what `catch_up` reads with instead of `read_after`, a follower's read
+        (eventstore.reader, follower=True) whose batch may end before the log does, as
+        catch_up just reads on at its next round; replays to a time or a position stop at their
+        first short batch, so they always read with `read_after`."""
         if every < 1:
             raise ValueError("checkpoints need an interval of at least one event")
         if len(key) < 16:
@@ -191,6 +195,7 @@ class FoldCheckpoints:
         self._key = key
         self._side = side
         self._read_after = read_after
+        self._follow = follow or read_after
         self.every = every
         self._created = False
         # The live fold of the writer, kept between calls so catching up reads only new events.
@@ -235,7 +240,7 @@ class FoldCheckpoints:
         pending: list[tuple[int, int, int, bytes]] = []
         applied = 0
         while True:
-            events = self._read_after(index.position, batch)
+            events = self._follow(index.position, batch)
             for logged in events:
                 index.apply(logged)
                 self._folded += 1

@@ -117,6 +117,9 @@ def audit_tools(location: StoreLocation, events: Application[UUID], audit: Appli
     read_audit: ReadAfter = functools.partial(read_after, audit)
     tlogs = {name: TransparencyLog(side, app, name, origin(issuer, name))
              for name, app in (("events", events), ("audit", audit))}
-    checkpoints = FoldCheckpoints(side, read_events, key=fold_key, every=every)
+    # Catching up follows the log as the node's follower does: the rows this node just
+    # appended come from memory (eventstore.pg_insert.RecentRows).
+    checkpoints = FoldCheckpoints(side, read_events, key=fold_key, every=every,
+                                  follow=functools.partial(read_after, events, follower=True))
     return AuditTools(side, checkpoints, read_events, read_audit, tlogs, signer,
                       JtiIndex(side, audit))

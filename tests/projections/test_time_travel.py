@@ -21,7 +21,7 @@ from domain.errors import DomainError
 from domain.values import AccessRules, PushPolicy, Role, Visibility
 from eventstore.location import StoreLocation, parse_postgres_url
 from eventstore.open import open_log
-from eventstore.reader import LoggedEvent, read_after
+from eventstore.reader import LoggedEvent, head_position, read_after
 from eventstore.side_tables import SideTables
 from projections import time_travel
 from projections.checkpoints import FoldCheckpoints, dump_index, load_index, micros
@@ -200,3 +200,40 @@ def test_an_altered_checkpoint_is_ignored_not_believed(location: StoreLocation) 
             load_index(dump_index(forged, b"the attacker's own key"), KEY)
     finally:
         store.close()
+
+
+def test_catching_up_as_a_follower_writes_the_checkpoints_a_full_read_would(
+        location: StoreLocation) -> None:
+    """FoldCheckpoints.catch_up reads like the node's follower (`follow`): the rows its node
+    just appended from memory, the database wherever another node's rows come between, and a
+    batch may end before the log does. Caught up round after round, it folds every event once,
+    in order, and its checkpoints are the ones a full read gives (both backends)."""
+    one = open_log(location, Wharfinger, "events")
+    other = open_log(location, Wharfinger, "events")
+    try:
+        side = SideTables(location)
+        checkpoints = FoldCheckpoints(side, functools.partial(read_after, one), key=KEY,
+                                      every=3,
+                                      follow=functools.partial(read_after, one, follower=True))
+        build_history(one, checkpoints, [("checkpoint",)])
+        for n in range(4):
+            # Another node's command between two of this node's.
+            for node, name in ((one, f"mine{n}"), (other, f"other{n}"), (one, f"more{n}")):
+                node.register_user(username=name, email=f"{name}@example.org",
+                                   password_hash=None)
+            checkpoints.catch_up()
+        while checkpoints.catch_up():
+            pass
+        events = read_after(one, 0, 100_000)
+        assert events[-1].position == head_position(one)
+        latest = checkpoints.latest()
+        assert latest is not None
+        assert latest[0].folded == len(events) - len(events) % 3
+        for logged in events[2::3]:
+            folded = checkpoints.state_at_position(logged.position)
+            expected = brute_force([e for e in events if e.position <= logged.position],
+                                   micros(events[-1].event.timestamp))
+            assert folded.index == expected and folded.replayed == 0
+    finally:
+        other.close()
+        one.close()

@@ -19,12 +19,8 @@ from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import (
-    AggregateNotFoundError,
-    Application,
-    project_aggregate,
-)
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, CanMutateAggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 from psycopg.sql import SQL, Identifier
@@ -63,7 +59,7 @@ def load_many(app: Application[UUID], ids: Iterable[UUID]) -> dict[UUID, Aggrega
         if aggregate_id in cached:
             loaded[aggregate_id] = _fast_forward(app, aggregate_id, *cached[aggregate_id], new)
             continue
-        aggregate = project_aggregate(None, (app.mapper.to_domain_event(r) for r in new))
+        aggregate = _project(app, None, new)
         if aggregate is not None and cache is not None:
             cache.put(aggregate_id, aggregate)
         # Commands change what they load: never hand out the cached instance.
@@ -85,12 +81,26 @@ def _fast_forward(app: Application[UUID], aggregate_id: UUID, cached: Aggregate,
             except KeyError:
                 current = None
             if current is cached and cached.version == version:
-                forward = project_aggregate(cached, (app.mapper.to_domain_event(r) for r in new))
+                forward = _project(app, cached, new)
                 return deepcopy(forward)
     finally:
         repository._disuse_fastforward_lock(aggregate_id)
     # Evicted or brought forward by another thread meanwhile: the library's own read.
     return _get(app, aggregate_id)
+
+
+def _project(app: Application[UUID], aggregate: Aggregate | None,
+             rows: list[StoredEvent]) -> Aggregate | None:
+    """The library's project_aggregate, without its per-event `isinstance` against a
+    runtime-checkable protocol (Python 3.11 walks the protocol's attributes on every call: 2%
+    of the server's CPU under registry intake); each event is still applied by its own
+    `mutate`, as there."""
+    to_event = app.mapper.to_domain_event
+    for row in rows:
+        event = to_event(row)
+        assert isinstance(event, CanMutateAggregate)  # a class check: what we store
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def _get(app: Application[UUID], aggregate_id: UUID) -> Aggregate | None:

@@ -37,7 +37,7 @@ from eventstore.merkle import (
     leaf_hash,
     node_hash,
 )
-from eventstore.raw_rows import raw_rows_after
+from eventstore.raw_rows import RawRow, raw_rows_after
 from eventstore.side_tables import Cursor, SideTables
 from eventstore.signed_note import Checkpoint, Signer
 
@@ -53,11 +53,23 @@ DDL = (
 )
 
 
+_U32 = struct.Struct(">I").pack
+_U64 = struct.Struct(">Q").pack
+
+
 def canonical_bytes(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
     oid = str(originator_id).encode()
     t = topic.encode()
-    return (struct.pack(">I", len(oid)) + oid + struct.pack(">Q", version)
-            + struct.pack(">I", len(t)) + t + struct.pack(">I", len(state)) + bytes(state))
+    return b"".join((_U32(len(oid)), oid, _U64(version), _U32(len(t)), t, _U32(len(state)),
+                     state))
+
+
+def row_leaf_hash(originator_id: str, version: int, topic: str, state: bytes) -> bytes:
+    """`leaf_hash(canonical_bytes(…))` in one pass: sealing hashes every event of the log."""
+    oid = originator_id.encode()
+    t = topic.encode()
+    return hashlib.sha256(b"".join((b"\x00", _U32(len(oid)), oid, _U64(version), _U32(len(t)),
+                                    t, _U32(len(state)), state))).digest()
 
 
 @dataclass(frozen=True)
@@ -134,11 +146,7 @@ class TransparencyLog:
             with self.side.transaction() as cur:
                 self._lock(cur)
                 size, last_position = self._head(cur)
-                rows = []
-                for row in stored_rows(self.app, last_position, batch):
-                    rows.append(row)
-                    if len(rows) >= batch:
-                        break
+                rows = raw_rows_after(self.app, last_position, batch)
                 if not rows:
                     return size
                 self._append(cur, size, rows)
@@ -158,22 +166,22 @@ class TransparencyLog:
         row = cur.fetchone()
         return (0, 0) if row is None else (int(row[0]) + 1, int(row[1]))
 
-    def _append(self, cur: Cursor, size: int, rows: list[StoredRow]) -> None:
+    def _append(self, cur: Cursor, size: int, rows: list[RawRow]) -> None:
+        log = self.log
         fresh: dict[tuple[int, int], bytes] = {}
         leaves = []
         nodes = []
-        for offset, row in enumerate(rows):
-            index = size + offset
-            h = row.leaf_hash
+        for index, (position, originator_id, version, topic, state) in enumerate(rows, size):
+            h = row_leaf_hash(originator_id, version, topic, state)
             fresh[(0, index)] = h
-            leaves.append((self.log, index, row.position, row.originator_id, row.version, h))
+            leaves.append((log, index, position, originator_id, version, h))
             count, level = index + 1, 1
             while count % (1 << level) == 0:
                 j = (count >> level) - 1
                 left = self._node(cur, level - 1, 2 * j, fresh)
                 right = self._node(cur, level - 1, 2 * j + 1, fresh)
                 fresh[(level, j)] = node_hash(left, right)
-                nodes.append((self.log, level, j, fresh[(level, j)]))
+                nodes.append((log, level, j, fresh[(level, j)]))
                 level += 1
         self.side.insert_rows(
             cur, "tlog_leaves", ("log", "idx", "position", "originator_id", "version", "hash"),

@@ -21,12 +21,9 @@ from projections.checkpoints import FoldCheckpoints, ReadAfter
 from projections.jti_index import JtiIndex
 from web.blocking import BlockingPool
 from web.checkpoint_key import origin
+from web.sealer_process import SEAL_BATCH, SEAL_EVERY_SECONDS, SealerProcess
 
 log = logging.getLogger(__name__)
-
-SEAL_EVERY_SECONDS = 1.0
-SEAL_BATCH = 500
-"""Rows per sealing transaction: a round lets go of the tree's lock this often."""
 
 
 @dataclass
@@ -41,6 +38,8 @@ class AuditTools:
     signer: Signer
     tokens: JtiIndex
     """Decision records by the `jti` of their token (projections.jti_index)."""
+    sealer: SealerProcess | None = None
+    """Takes sealing out of this process once it is busy (web.sealer_process)."""
     _catching_up: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def catch_up(self, pool: BlockingPool) -> None:
@@ -83,28 +82,39 @@ class AuditTools:
         for tlog in self.tlogs.values():
             tlog.seal(SEAL_BATCH)
 
-    async def keep_signing(self, pool: BlockingPool, interval: float) -> None:
+    async def keep_signing(self, pool: BlockingPool, interval: float, *,
+                           offload_after: float = 0.05) -> None:
         """Sign a checkpoint of each log every `interval` seconds, until cancelled, and seal
         new events into the trees every second in between. Sealing costs ~20 µs of Python per
         event: left to each signing, a busy node (a million decision records in five minutes)
         would hold the GIL for half a minute at a time, and the token endpoint's latency
-        with it; a second's worth at a time is a steady few percent instead."""
+        with it; a second's worth at a time is a steady few percent instead. Once a round
+        takes longer than `offload_after` seconds, `self.sealer` (web.sealer_process) takes
+        the sealing out of this process's GIL."""
+        sealer = self.sealer
         loop = asyncio.get_running_loop()
         signing_at = loop.time() + interval
-        while True:
-            await asyncio.sleep(max(0.0, min(SEAL_EVERY_SECONDS, signing_at - loop.time())))
-            signing = loop.time() >= signing_at
-            try:
-                if signing:
-                    signing_at = loop.time() + interval
-                    await pool.run(self.make_checkpoints)
-                else:
-                    await pool.run(self.seal)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # the store is down: the next round catches up
-                what = "sign audit checkpoints" if signing else "seal the audit trees"
-                log.warning("cannot %s: %s: %s", what, type(e).__name__, e)
+        try:
+            while True:
+                await asyncio.sleep(max(0.0, min(SEAL_EVERY_SECONDS, signing_at - loop.time())))
+                signing = loop.time() >= signing_at
+                try:
+                    if signing:
+                        signing_at = loop.time() + interval
+                        await pool.run(self.make_checkpoints)
+                    elif sealer is None or not sealer.running:
+                        started = loop.time()
+                        await pool.run(self.seal)
+                        if sealer is not None and loop.time() - started > offload_after:
+                            await sealer.start()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # the store is down: the next round catches up
+                    what = "sign audit checkpoints" if signing else "seal the audit trees"
+                    log.warning("cannot %s: %s: %s", what, type(e).__name__, e)
+        finally:
+            if sealer is not None:
+                await sealer.stop()
 
 
 def audit_tools(location: StoreLocation, events: Application[UUID], audit: Application[UUID],

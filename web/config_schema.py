@@ -82,6 +82,7 @@ DEFAULTS: dict[str, object] = {
     # Audit: time travel and tamper evidence (issue 5).
     "audit.fold_checkpoint_interval": 1000,
     "audit.checkpoint_interval_seconds": 300,
+    "audit.sealer_process_after_ms": 50,
     # The activity feed (issue 5): false leaves the projector to `wharfinger project`.
     "projections.run_in_process": True,
     "projections.activity.interval_ms": 1000,
@@ -121,6 +122,7 @@ MINIMUM: dict[str, int] = {
     "email.smtp.port": 1,
     "audit.fold_checkpoint_interval": 1,
     "audit.checkpoint_interval_seconds": 1,
+    "audit.sealer_process_after_ms": 0,
     "background.sync.interval_seconds": 1,
     "ldap.group_sync.interval_seconds": 5,
     "lockout.maximum_attempts": 1,

@@ -48,6 +48,7 @@ from web.mail import Mailer
 from web.notice_intake import NoticeIntake
 from web.recovery_links import RecoveryLinks
 from web.registry_sync import background_sync
+from web.sealer_process import SealerProcess
 from web.secret_files import load_or_create_secret
 from web.settings import Settings
 from web.token.keys import SigningKey, load_or_create_signing_key
@@ -287,8 +288,11 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
                             fold_key=await pool.run(fold_checkpoint_key, keys_dir),
                             keep_connections=2)
         tasks.append(asyncio.create_task(tools.keep_current(pool, 5.0), name="audit-tools"))
+        tools.sealer = SealerProcess(settings)
         tasks.append(asyncio.create_task(tools.keep_signing(
-            pool, float(settings["audit.checkpoint_interval_seconds"])), name="audit-sign"))
+            pool, float(settings["audit.checkpoint_interval_seconds"]),
+            offload_after=int(settings["audit.sealer_process_after_ms"]) / 1000),
+            name="audit-sign"))
         with explaining_open_errors(location, "the activity feed", "activity"):
             activity = await pool.run(open_activity_store, location)
         if settings["projections.run_in_process"]:

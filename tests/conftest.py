@@ -14,7 +14,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from psycopg import sql
 
+from domain.audit_trail import AuditTrail
 from eventstore.location import StoreLocation, parse_postgres_url
+from eventstore.open import open_log
 from web.app import create_app
 from web.settings import Settings, load_settings
 
@@ -93,6 +95,14 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
 @pytest.fixture
 def location(settings: Settings) -> StoreLocation:
     return StoreLocation.from_settings(settings.data_dir, settings.database_url)
+
+
+@pytest.fixture
+def audit(location: StoreLocation) -> Iterator[AuditTrail]:
+    """The audit trail (the second log: decision records, pulls) at the test's store."""
+    app = open_log(location, AuditTrail, "audit")
+    yield app
+    app.close()
 
 
 class AppStarter:

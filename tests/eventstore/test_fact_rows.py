@@ -4,7 +4,6 @@ reader decodes them as before, and positions come back in log order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -42,11 +41,6 @@ def values_of(fact: TokenRequestDecided, **changes: Any) -> dict[str, Any]:
     return {**{name: getattr(fact, name) for name in FIELDS}, **changes}
 
 
-@pytest.fixture
-def audit(location: StoreLocation) -> Iterator[AuditTrail]:
-    app = open_log(location, AuditTrail, "audit")
-    yield app
-    app.close()
 
 
 def test_rows_are_the_mappers_bytes(audit: AuditTrail) -> None:

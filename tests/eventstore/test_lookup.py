@@ -4,25 +4,12 @@ is where a library upgrade that changes the table would show."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import uuid4
-
-import pytest
 
 from domain.audit_trail import AuditTrail
 from domain.decisions import example
-from eventstore.location import StoreLocation
 from eventstore.lookup import find_fact
-from eventstore.open import open_log
 from tests.audit_facts import pull
-
-
-@pytest.fixture
-def audit(location: StoreLocation) -> Iterator[AuditTrail]:
-    app = open_log(location, AuditTrail, "audit")
-    yield app
-    app.close()
-
 
 
 def test_finds_each_fact_where_the_log_has_it(audit: AuditTrail) -> None:

@@ -5,24 +5,11 @@ would show."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from domain.audit_trail import AuditTrail
 from domain.decisions import example
-from eventstore.location import StoreLocation
-from eventstore.open import open_log
 from eventstore.raw_rows import raw_rows_after
 from eventstore.tlog import StoredRow, canonical_bytes, stored_rows
 from tests.audit_facts import pull
-
-
-@pytest.fixture
-def audit(location: StoreLocation) -> Iterator[AuditTrail]:
-    app = open_log(location, AuditTrail, "audit")
-    yield app
-    app.close()
 
 
 def test_raw_rows_are_the_librarys_notifications(audit: AuditTrail) -> None:

@@ -4,16 +4,11 @@ past the rows it read instead of scanning them again at every poll (both backend
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from eventsourcing.utils import get_topic
 
 from domain.audit_trail import AuditTrail
 from domain.decisions import example
 from domain.repositories import ManifestPulled
-from eventstore.location import StoreLocation
-from eventstore.open import open_log
 from eventstore.reader import PASSED_OVER, read_after
 from projections.repositories import RepositoryCatalog
 from tests.audit_facts import pull
@@ -21,11 +16,6 @@ from tests.audit_facts import pull
 PULLS = (get_topic(ManifestPulled),)
 
 
-@pytest.fixture
-def audit(location: StoreLocation) -> Iterator[AuditTrail]:
-    app = open_log(location, AuditTrail, "audit")
-    yield app
-    app.close()
 
 
 

@@ -3,16 +3,12 @@ with the audit trail as it grows, and is rebuilt from the log alone (both backen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import uuid4
-
-import pytest
 
 from domain.audit_trail import AuditTrail
 from domain.decisions import ISSUED, TokenRequestDecided
 from domain.facts import Fact
 from eventstore.location import StoreLocation
-from eventstore.open import open_log
 from eventstore.side_tables import SideTables
 from projections.jti_index import JtiIndex
 from tests.audit_facts import pull
@@ -34,13 +30,6 @@ def decision(jti: str, subject: str = "alice") -> TokenRequestDecided:
 
 
 
-@pytest.fixture
-def audit(location: StoreLocation) -> Iterator[AuditTrail]:
-    app = open_log(location, AuditTrail, "audit")
-    try:
-        yield app
-    finally:
-        app.close()
 
 
 def test_finds_each_jti_by_key_and_keeps_up_as_the_trail_grows(

@@ -4,27 +4,16 @@ token, and a token that cannot be signed fails alone (both backends)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import jwt
-import pytest
 
 from domain.audit_trail import AuditTrail
 from domain.decisions import TokenRequestDecided, example
 from eventstore.fact_rows import FactRows
-from eventstore.location import StoreLocation
-from eventstore.open import open_log
 from eventstore.reader import read_after
 from web.token.keys import load_or_create_signing_key
 from web.token.signed_records import record_and_sign
-
-
-@pytest.fixture
-def audit(location: StoreLocation) -> Iterator[AuditTrail]:
-    app = open_log(location, AuditTrail, "audit")
-    yield app
-    app.close()
 
 
 def test_records_then_tokens_in_order(audit: AuditTrail, tmp_path: Path) -> None:

@@ -118,24 +118,24 @@ class RepositoryCatalog:
             self.last_notification_at = when
 
     def _created(self, e: Repository.Created) -> None:
-        rid = self._last_id = self._last_id + 1
-        self.repositories[rid] = RepositoryRecord(
-            rid, e.originator_id, e.namespace_id, e.namespace_name, e.name, e.full_name,
-            e.timestamp, e.timestamp)
-        self.ids_by_uuid[e.originator_id] = rid
-        self.ids_by_full_name[e.full_name] = rid
+        self._add(e, e.name, e.full_name)
 
     def _recreated(self, e: Repository.Recreated) -> None:
         """A new repository in the namespace holding the name now (a new id, as Portus gives
         one): the old one, empty, goes with its deleted (or renamed) namespace."""
         old = self.repositories.pop(self.ids_by_uuid[e.originator_id])
         self._remove_tags(old, list(old.tags))
+        self._add(e, old.name, old.full_name)
+
+    def _add(self, e: Repository.Created | Repository.Recreated, name: str,
+             full_name: str) -> None:
+        """A record under the next id (ids are never given twice)."""
         rid = self._last_id = self._last_id + 1
         self.repositories[rid] = RepositoryRecord(
-            rid, e.originator_id, e.namespace_id, e.namespace_name, old.name, old.full_name,
+            rid, e.originator_id, e.namespace_id, e.namespace_name, name, full_name,
             e.timestamp, e.timestamp)
         self.ids_by_uuid[e.originator_id] = rid
-        self.ids_by_full_name[old.full_name] = rid
+        self.ids_by_full_name[full_name] = rid
 
     def _repo(self, e: Any) -> RepositoryRecord:
         repo = self.repositories[self.ids_by_uuid[e.originator_id]]

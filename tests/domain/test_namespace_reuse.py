@@ -6,7 +6,6 @@ gives it a new id and lists it there."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
@@ -14,25 +13,12 @@ import pytest
 from domain.application import Wharfinger
 from domain.namespaces import Namespace, NamespaceNotEmptyError
 from domain.repositories import Repository, repository_id
-from eventstore.location import StoreLocation
-from eventstore.open import open_log
 from eventstore.reader import read_after
 from projections.repositories import RepositoryCatalog
 from projections.social import Social
 from tests.domain.test_repository_guards import namespace, notice
 
 DIGEST_2 = "sha256:" + "b" * 64
-
-
-@pytest.fixture
-def app(location: StoreLocation) -> Iterator[Wharfinger]:
-    store = open_log(location, Wharfinger, "events")
-    owner = store.register_user(username="owner", email="owner@example.org", password_hash=None)
-    store.register_registry(name="main", hostname="registry.test:5000")
-    team = store.create_team(name="web", owner_id=owner.id)
-    store.create_namespace(name="web", team_id=team.id)
-    yield store
-    store.close()
 
 
 def repo(app: Wharfinger, full_name: str) -> Repository:

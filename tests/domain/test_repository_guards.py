@@ -7,7 +7,6 @@ a racing rename, deletion or hostname change conflicts with it and re-checks."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from copy import deepcopy
 from uuid import UUID, uuid4
 
@@ -18,22 +17,9 @@ from domain.errors import DomainError, InvalidInputError
 from domain.namespaces import Namespace, NamespaceNotEmptyError
 from domain.notifications import RegistryNotice
 from domain.registries import REGISTRY_ID, Registry
-from eventstore.location import StoreLocation
-from eventstore.open import open_log
 from eventstore.reader import read_after
 
 MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-
-
-@pytest.fixture
-def app(location: StoreLocation) -> Iterator[Wharfinger]:
-    store = open_log(location, Wharfinger, "events")
-    owner = store.register_user(username="owner", email="owner@example.org", password_hash=None)
-    store.register_registry(name="main", hostname="registry.test:5000")
-    team = store.create_team(name="web", owner_id=owner.id)
-    store.create_namespace(name="web", team_id=team.id)
-    yield store
-    store.close()
 
 
 def notice(action: str, repository: str, tag: str = "v1", digest: str = "sha256:" + "a" * 64

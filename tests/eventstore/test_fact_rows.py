@@ -69,12 +69,15 @@ def test_a_missing_field_is_an_error_not_a_row(audit: AuditTrail) -> None:
         rows.row(**values)
 
 
+class CompressedAuditTrail(AuditTrail):
+    """A log whose rows are compressed: the fast rows would differ from the mapper's."""
+
+    env: ClassVar[dict[str, str]] = {
+        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
+
+
 def test_another_format_falls_back_to_the_mapper(location: StoreLocation) -> None:
     # A compressed log: the fast rows would differ, so they are not used and rows still decode
-    class CompressedAuditTrail(AuditTrail):
-        env: ClassVar[dict[str, str]] = {
-            "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
-
     app = open_log(location, CompressedAuditTrail, "audit")
     try:
         rows = FactRows(app, TokenRequestDecided, example())
@@ -155,10 +158,6 @@ def test_a_template_refuses_what_row_would_not_store(audit: AuditTrail) -> None:
 
 
 def test_a_template_of_another_format_goes_through_the_mapper(location: StoreLocation) -> None:
-    class CompressedAuditTrail(AuditTrail):
-        env: ClassVar[dict[str, str]] = {
-            "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor"}
-
     app = open_log(location, CompressedAuditTrail, "audit")
     try:
         rows = FactRows(app, TokenRequestDecided, example())

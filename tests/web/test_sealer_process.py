@@ -99,3 +99,15 @@ async def test_the_sealer_stops_with_the_service(start_app: AppStarter) -> None:
     assert pid is not None
     await start_app.stop_all()
     assert not alive(pid)
+
+
+async def test_a_quiet_node_seals_in_the_service(start_app: AppStarter) -> None:
+    """Below the threshold (no round takes ten minutes) the trees are sealed, and no sealer
+    process is started."""
+    client = await start_app(WHARFINGER_AUDIT_CHECKPOINT_INTERVAL_SECONDS="3600",
+                             WHARFINGER_AUDIT_SEALER_PROCESS_AFTER_MS="600000")
+    await build_world(client)
+    services = client.app[SERVICES]
+    await eventually(lambda: sealed_to_head(services), "the service sealed in-process")
+    sealer = services.audit_tools.sealer
+    assert sealer is not None and sealer.pid is None

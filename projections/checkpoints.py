@@ -90,37 +90,44 @@ def _uuids(values: list[int]) -> list[UUID]:
     return out
 
 
-def dump_index(index: PermissionIndex, key: bytes) -> bytes:
-    ids: list[int] = []
-    number: dict[UUID, int] = {}
+class _Numbering(dict[int, int]):
+    """A UUID's `int` -> its place in `ids`, numbered on first sight. A hit is one C-level
+    subscript (an int's hash, no Python `UUID.__hash__` and no function call): dumping runs at
+    every checkpoint, and most references repeat ids already numbered (members are users)."""
 
-    def ref(u: UUID) -> int:
-        n = number.get(u)
-        if n is None:
-            n = number[u] = len(ids)
-            ids.append(u.int)
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[int] = []
+
+    def __missing__(self, value: int) -> int:
+        n = self[value] = len(self.ids)
+        self.ids.append(value)
         return n
 
-    users = [[ref(u.id), u.username, u.email, u.admin, u.bot, u.enabled, u.password_hash,
+
+def dump_index(index: PermissionIndex, key: bytes) -> bytes:
+    number = _Numbering()
+    role_number = _ROLE_NUMBER
+    users = [[number[u.id.int], u.username, u.email, u.admin, u.bot, u.enabled, u.password_hash,
               u.credentials_version, u.display_name,
-              [[ref(t), app, h] for t, (app, h) in u.tokens.items()]]
+              [[number[t.int], app, h] for t, (app, h) in u.tokens.items()]]
              for u in index.users.values()]
-    teams = [[ref(t.id), t.name, t.kind.value,
-              [ref(m) * 4 + _ROLE_NUMBER[r] for m, r in t.members.items()]]
+    teams = [[number[t.id.int], t.name, t.kind.value,
+              [number[m.int] * 4 + role_number[r] for m, r in t.members.items()]]
              for t in index.teams.values()]
-    namespaces = [[ref(n.id), n.name, n.kind.value, n.visibility.value, ref(n.team_id)]
-                  for n in index.namespaces.values()]
+    namespaces = [[number[n.id.int], n.name, n.kind.value, n.visibility.value,
+                   number[n.team_id.int]] for n in index.namespaces.values()]
     # The name maps are written as they are, not rebuilt from the records: after renames and
     # deletions they are the fold's own facts.
-    user_names = [[n, ref(u)] for n, u in index.user_ids_by_name.items()]
-    ns_names = [[n, ref(u)] for n, u in index.namespace_ids_by_name.items()]
+    user_names = [[n, number[u.int]] for n, u in index.user_ids_by_name.items()]
+    ns_names = [[n, number[u.int]] for n, u in index.namespace_ids_by_name.items()]
     reg = index.registry
     state = {
-        "format": FORMAT, "position": index.position, "ids": ids, "users": users,
+        "format": FORMAT, "position": index.position, "ids": number.ids, "users": users,
         "teams": teams, "namespaces": namespaces, "user_names": user_names,
         "namespace_names": ns_names,
         "registry": [reg.name, reg.hostname, reg.external_hostname, reg.use_ssl] if reg else None,
-        "global": ref(index.global_namespace_id) if index.global_namespace_id else None,
+        "global": number[index.global_namespace_id.int] if index.global_namespace_id else None,
         "rules": [index.rules.push_policy.value, index.rules.delete_enabled,
                   index.rules.delete_contributors],
     }

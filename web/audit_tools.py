@@ -102,7 +102,7 @@ class AuditTools:
                     if signing:
                         signing_at = loop.time() + interval
                         await pool.run(self.make_checkpoints)
-                    elif sealer is None or not sealer.running:
+                    elif sealer is None or not sealer.check_running():
                         started = loop.time()
                         await pool.run(self.seal)
                         if sealer is not None and loop.time() - started > offload_after:

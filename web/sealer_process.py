@@ -48,10 +48,13 @@ class SealerProcess:
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self.running and self._process else None
+        """The running sealer's process id (None when none runs or it has exited)."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
 
-    @property
-    def running(self) -> bool:
+    def check_running(self) -> bool:
+        """Whether the sealer runs. A method, not a property: it notices a sealer that has
+        exited, logs that once and forgets it (the service then seals in-process again)."""
         if self._process is None:
             return False
         if self._process.returncode is not None:
@@ -63,8 +66,8 @@ class SealerProcess:
 
     async def start(self) -> bool:
         """Start the sealer unless one runs or one started less than a minute ago."""
-        if self.running or time.monotonic() - self._started_at < RESTART_AFTER_SECONDS:
-            return self.running
+        if self.check_running() or time.monotonic() - self._started_at < RESTART_AFTER_SECONDS:
+            return self._process is not None
         self._started_at = time.monotonic()
         env = {name: value for name, value in os.environ.items()
                if name not in (_DATA_DIR, _DATABASE_URL)}

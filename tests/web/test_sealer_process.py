@@ -76,7 +76,7 @@ async def test_a_busy_node_seals_in_its_own_process(start_app: AppStarter) -> No
     os.kill(pid, signal.SIGKILL)
 
     async def noticed() -> bool:
-        return not sealer.running
+        return not sealer.check_running()
 
     await eventually(noticed, "the service noticed the sealer is gone")
     await more_events(client, "service")

@@ -1,6 +1,7 @@
 """Token endpoint, A/B: servers built from source trees and the bare server, loaded in turn.
 
     python -m bench.token_ab OLD_TREE NEW_TREE [--rounds 6] [--seconds 5] [--cases 0,1,2,3]
+                             [--latency-at RATE]
 
 Each tree (a checkout or `git worktree` of some commit) gets a bootstrapped `wharfinger serve`
 of its own (SQLite, a data directory of its own), started with this venv's Python and the tree
@@ -11,6 +12,10 @@ rotating every round, so all see the same machine. Prints every round, then per 
 medians of req/s, server CPU per request (/proc, all threads of its process; a sealer process
 of its own is not counted) and the ratio to the bare server of the same round: on a shared
 machine rates swing, same-round ratios and CPU per request much less.
+
+`--latency-at RATE`: instead of the maximum rate, latency at a fixed rate (the targets' "p99
+at half the maximum rate"): `bench.openloop` sends RATE requests per second for `--seconds` to
+each server in turn, and the medians of p50 and p99 over the rounds are printed.
 """
 
 from __future__ import annotations
@@ -27,7 +32,15 @@ import tempfile
 from pathlib import Path
 
 from bench.common import ROOT, free_port, wait_ready
-from bench.token_endpoint import PASSWORD, SERVICE, scenarios, wrk, wrk_measuring
+from bench.token_endpoint import (
+    PASSWORD,
+    SERVICE,
+    Scenario,
+    open_loop,
+    scenarios,
+    wrk,
+    wrk_measuring,
+)
 
 _MAIN = "import sys; from web.cli import main; sys.exit(main())"
 BARE = "bare"
@@ -59,6 +72,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--cases", default="0")
+    parser.add_argument("--latency-at", type=float, default=0.0, metavar="RATE",
+                        help="measure p50/p99 at this many requests per second instead")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         work = Path(tempfile.mkdtemp(prefix="wharfinger-token-ab-"))
@@ -85,6 +100,9 @@ def main() -> None:
             plan = {name: cases.get(name, next(iter(cases.values())))[case] for name in names}
             for name, (_, port, _) in servers.items():
                 wrk(f"http://127.0.0.1:{port}{plan[name].path}", plan[name], 2, work)  # warm
+            if args.latency_at:
+                latencies(servers, plan, names, args.rounds, args.latency_at, args.seconds)
+                continue
             results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
             for round_ in range(args.rounds):
                 shift = round_ % len(names)
@@ -103,6 +121,25 @@ def main() -> None:
                 print(f"median {name:32} {statistics.median(r for r, _ in rows):7.0f} req/s"
                       f" {statistics.median(c for _, c in rows):6.1f} us CPU/req"
                       f" same-round ratio to bare {statistics.median(ratios):.3f}")
+
+
+def latencies(servers: dict[str, tuple[subprocess.Popen[bytes], int, dict[str, str] | None]],
+              plan: dict[str, Scenario], names: list[str], rounds: int, rate: float,
+              seconds: int) -> None:
+    found: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for round_ in range(rounds):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            _, port, _ = servers[name]
+            result = open_loop(port, plan[name], rate, seconds)
+            found[name].append(result)
+            print(f"{plan[name].name[:30]:30} {name:32} round {round_}: at {rate:.0f} req/s"
+                  f" p50 {result['p50_ms']:6.2f} ms p99 {result['p99_ms']:6.2f} ms,"
+                  f" load {os.getloadavg()[0]:.2f}", flush=True)
+    for name, results in found.items():
+        print(f"median {name:32} at {rate:.0f} req/s"
+              f" p50 {statistics.median(r['p50_ms'] for r in results):6.2f} ms"
+              f" p99 {statistics.median(r['p99_ms'] for r in results):6.2f} ms")
 
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ from bench.common import ROOT, Row, machine, median, print_table, row, write_jso
 from bench.stores import location
 
 
-def time_travel_rows(events: int = 1_000_000, runs: int = 5) -> list[Row]:
+def time_travel_rows(events: int = 1_000_000, runs: int = 30) -> list[Row]:
     """bench/time_travel.py (issue 5's benchmark) as rows: SQLite, its full replay as baseline.
 
-    At the target's 1M events: on a quiet machine building them and their fold checkpoints takes
-    about 2.5 minutes, and each full replay (the baseline) about 13 s, hence 5 runs."""
+    At the target's 1M events: on a quiet machine building them takes about 75 s and the fold
+    checkpoints, written meanwhile by a second process, finish ~20 s later. A query takes
+    ~50-120 ms, so 30 of them; the baseline, a full replay to T (~15 s), runs once."""
     with location("sqlite") as where:
         samples = time_travel.run(where, events, runs)
     return [row("time travel", f"permissions of a user at a random T, {events:,} events, sqlite",
@@ -59,15 +60,25 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
                                                                      seconds=3)),
 }
 
+DIAGNOSTICS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] = {
+    # Run only when named (--only): figures that explain a target, not targets.
+    # What waiting for the disk costs the token endpoint (its data directory in memory).
+    "token_disk": (token_endpoint.disk_diagnostic,
+                   lambda: token_endpoint.disk_diagnostic(runs=1, seconds=3,
+                                                          open_loop_seconds=3)),
+}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small sizes, one run (smoke test)")
-    parser.add_argument("--only", default="", help="comma-separated: " + ",".join(BENCHMARKS))
+    parser.add_argument("--only", default="", help="comma-separated: " + ",".join(BENCHMARKS)
+                        + " (all of these by default), or the diagnostics "
+                        + ",".join(DIAGNOSTICS))
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args()
     chosen = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
-    unknown = set(chosen) - set(BENCHMARKS)
+    unknown = set(chosen) - set(BENCHMARKS) - set(DIAGNOSTICS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     m = machine()
@@ -76,7 +87,7 @@ def main() -> None:
     rows: list[Row] = []
     for name in chosen:
         started = time.monotonic()
-        full, quick = BENCHMARKS[name]
+        full, quick = BENCHMARKS.get(name) or DIAGNOSTICS[name]
         try:
             new = quick() if args.quick else full()
         except Exception as e:  # one broken benchmark must not lose the others' figures

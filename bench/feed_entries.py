@@ -361,19 +361,30 @@ def bulk_load(where: StoreLocation, start: int, stop: int, people: Population, *
 
     sessions = 2 if postgres else 1
     with ThreadPoolExecutor(sessions) as pool:
-        for done in [pool.submit(insert, chunks[n::sessions]) for n in range(sessions)]:
-            done.result()
+        for job in [pool.submit(insert, chunks[n::sessions]) for n in range(sessions)]:
+            job.result()
     inserted = time.perf_counter()
-    with loading(where) as conn:
-        if postgres:
-            conn.execute("SET maintenance_work_mem = '2GB'")
-        else:
-            conn.execute("PRAGMA cache_size=-2097152")  # 2 GiB
-            conn.execute("PRAGMA threads=2")
-        for definition in indexes.values():
-            conn.execute(definition)
-            conn.commit()
-        if postgres:
+
+    def build(definitions: list[str]) -> None:
+        with loading(where) as conn:
+            if postgres:
+                conn.execute(f"SET maintenance_work_mem = '{2048 // sessions}MB'")
+            else:
+                conn.execute("PRAGMA cache_size=-2097152")  # 2 GiB
+                conn.execute("PRAGMA threads=2")
+            for definition in definitions:
+                conn.execute(definition)
+                conn.commit()
+
+    # PostgreSQL builds two indexes at a time, one per session: on two cores, the eight over
+    # 2M entries took 20 s so against 29 s one after another (each build's own parallel
+    # workers do not keep both cores busy).
+    definitions = sorted(indexes.values())
+    with ThreadPoolExecutor(sessions) as pool:
+        for job in [pool.submit(build, definitions[n::sessions]) for n in range(sessions)]:
+            job.result()
+    if postgres:
+        with loading(where) as conn:
             conn.execute("ANALYZE activity_entries")
             conn.execute("ANALYZE activity_public")
             conn.commit()

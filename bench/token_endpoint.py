@@ -135,6 +135,7 @@ def scenarios(boot: dict[str, str], port: int) -> list[Scenario]:
 
 
 def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[Row]:
+    """The four cases, each against the bare server."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
     work = Path(tempfile.mkdtemp(prefix="wharfinger-bench-"))
@@ -158,9 +159,6 @@ def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[R
                 continue
             if not scenario.target.startswith("rate"):
                 app_token_rps = app_token_rps or float(str(rows[-1]["value"]))
-        if Path(TMPFS).is_dir():
-            rows.append(without_fsync(server, port, boot, work, runs, seconds,
-                                      open_loop_seconds))
     finally:
         for process in (server, bare):
             process.terminate()
@@ -191,6 +189,24 @@ def start_server(data_dir: Path, environment: dict[str, str] | None = None
 
 
 TMPFS = "/dev/shm"  # noqa: S108 - a diagnostic's throwaway data directory
+
+
+def disk_diagnostic(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[Row]:
+    """`without_fsync` on a server of its own (`python -m bench --only token_disk`: not part of
+    the default run, which it would lengthen by about a minute for no target)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
+    if not Path(TMPFS).is_dir():
+        raise SystemExit(f"{TMPFS} (tmpfs) is missing: the diagnostic needs a data directory"
+                         " in memory")
+    work = Path(tempfile.mkdtemp(prefix="wharfinger-bench-"))
+    server, port, boot = start_server(work / "data")
+    try:
+        return [without_fsync(server, port, boot, work, runs, seconds, open_loop_seconds)]
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def without_fsync(server: subprocess.Popen[bytes], port: int, boot: dict[str, str], work: Path,
@@ -250,9 +266,9 @@ def measure(scenario: Scenario, port: int, bare_port: int, work: Path, runs: int
     rps = median(s.rps for s in ours)
     half = open_loop(port, scenario, rps / 2, max(open_loop_seconds, 10))
     # The same rate against the bare server: what the machine and the Python load
-    # generator add to every latency, whatever the server does.
+    # generator add to every latency, whatever the server does (a diagnostic: half as long).
     bare_half = (None if slow
-                 else open_loop(bare_port, scenario, rps / 2, open_loop_seconds))
+                 else open_loop(bare_port, scenario, rps / 2, max(3, open_loop_seconds // 2)))
     baseline, baseline_name = median(s.rps for s in base), "bare aiohttp+pyjwt"
     if scenario.target.startswith("rate"):
         # Its target is relative to application-token Basic, measured just before.

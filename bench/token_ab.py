@@ -15,7 +15,10 @@ machine rates swing, same-round ratios and CPU per request much less.
 
 `--latency-at RATE`: instead of the maximum rate, latency at a fixed rate (the targets' "p99
 at half the maximum rate"): `bench.openloop` sends RATE requests per second for `--seconds` to
-each server in turn, and the medians of p50 and p99 over the rounds are printed.
+each server in turn, and the medians of p50 and p99 over the rounds are printed, with how long
+the server's main thread (its event loop) was runnable but waiting for a core, per second
+(/proc/PID/task/PID/schedstat: the machine's other processes, the load generator's included,
+taking the cores it needed).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from bench.token_endpoint import (
     PASSWORD,
     SERVICE,
     Scenario,
+    cpu_seconds,
     open_loop,
     scenarios,
     wrk,
@@ -130,16 +134,43 @@ def latencies(servers: dict[str, tuple[subprocess.Popen[bytes], int, dict[str, s
     for round_ in range(rounds):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            _, port, _ = servers[name]
+            process, port, _ = servers[name]
+            waited, cpu = _runqueue_wait_ms(process.pid), _cpu_with_children(process.pid)
             result = open_loop(port, plan[name], rate, seconds)
+            result["waited_ms_per_s"] = (_runqueue_wait_ms(process.pid) - waited) / seconds
+            result["cpu_ms_per_s"] = (_cpu_with_children(process.pid) - cpu) * 1000 / seconds
             found[name].append(result)
             print(f"{plan[name].name[:30]:30} {name:32} round {round_}: at {rate:.0f} req/s"
-                  f" p50 {result['p50_ms']:6.2f} ms p99 {result['p99_ms']:6.2f} ms,"
+                  f" p50 {result['p50_ms']:6.2f} ms p99 {result['p99_ms']:6.2f} ms, event"
+                  f" loop waited for a core {result['waited_ms_per_s']:5.1f} ms/s, CPU"
+                  f" {result['cpu_ms_per_s']:5.0f} ms/s,"
                   f" load {os.getloadavg()[0]:.2f}", flush=True)
     for name, results in found.items():
         print(f"median {name:32} at {rate:.0f} req/s"
               f" p50 {statistics.median(r['p50_ms'] for r in results):6.2f} ms"
-              f" p99 {statistics.median(r['p99_ms'] for r in results):6.2f} ms")
+              f" p99 {statistics.median(r['p99_ms'] for r in results):6.2f} ms, event loop"
+              f" waited for a core"
+              f" {statistics.median(r['waited_ms_per_s'] for r in results):5.1f} ms/s, CPU"
+              f" {statistics.median(r['cpu_ms_per_s'] for r in results):5.0f} ms/s")
+
+
+def _cpu_with_children(pid: int) -> float:
+    """CPU seconds of a server and of the processes it started (a sealer process)."""
+    children: list[str] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            children += (task / "children").read_text().split()
+    total = cpu_seconds(pid)
+    for child in children:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(int(child))
+    return total
+
+
+def _runqueue_wait_ms(pid: int) -> float:
+    """Time the process's main thread has spent runnable but not running (Linux schedstat)."""
+    with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+        return int(f.read().split()[1]) / 1e6
 
 
 if __name__ == "__main__":

@@ -124,26 +124,37 @@ def follow_checkpoints(location: StoreLocation, built: Event) -> None:
         store.close()
 
 
-def run(location: StoreLocation, total: int, runs: int) -> dict[str, list[float]]:
-    rng = random.Random(5)
-    store = open_log(location, Wharfinger, "events")
+def build_with_checkpointer(location: StoreLocation, store: Wharfinger, total: int,
+                            rng: random.Random) -> tuple[list[str], int]:
+    """`build`, while `follow_checkpoints` runs in a second process; returns once both are
+    done (what `build` returns)."""
     # spawn: a fresh interpreter that opens its own connections (none of this one's)
     spawn = multiprocessing.get_context("spawn")
     built = spawn.Event()
     checkpointer = spawn.Process(target=follow_checkpoints, args=(location, built))
+    checkpointer.start()
     try:
         t0 = time.perf_counter()
-        checkpointer.start()
         names, setup_end = build(store, total, rng)
-        head = head_position(store)
-        print(f"  built {head:,} events in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        built.set()
+        print(f"  built {head_position(store):,} events in {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr)
+    finally:
+        built.set()  # on failure too: the checkpointer then stops at the head it sees
         t1 = time.perf_counter()
         checkpointer.join()
-        if checkpointer.exitcode != 0:
-            raise RuntimeError(f"the checkpointer failed (exit code {checkpointer.exitcode})")
-        print(f"  fold checkpoints written {time.perf_counter() - t1:.0f} s after the build",
-              file=sys.stderr)
+    if checkpointer.exitcode != 0:
+        raise RuntimeError(f"the checkpointer failed (exit code {checkpointer.exitcode})")
+    print(f"  fold checkpoints written {time.perf_counter() - t1:.0f} s after the build",
+          file=sys.stderr)
+    return names, setup_end
+
+
+def run(location: StoreLocation, total: int, runs: int) -> dict[str, list[float]]:
+    rng = random.Random(5)
+    store = open_log(location, Wharfinger, "events")
+    try:
+        names, setup_end = build_with_checkpointer(location, store, total, rng)
+        head = head_position(store)
         read = functools.partial(read_after, store)
         checkpoints = FoldCheckpoints(SideTables(location), read, key=CHECKPOINT_KEY,
                                       every=1000)
@@ -191,9 +202,6 @@ def run(location: StoreLocation, total: int, runs: int) -> dict[str, list[float]
                 samples["full replay"].append(timed(functools.partial(replay)))
         return samples
     finally:
-        built.set()
-        if checkpointer.is_alive():
-            checkpointer.join(60)
         store.close()
 
 

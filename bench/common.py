@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -78,6 +79,12 @@ def print_table(rows: Sequence[Row], out: object = None) -> None:
 def write_json(path: Path, rows: Sequence[Row]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"machine": machine(), "rows": list(rows)}, indent=2) + "\n")
+
+
+def require_wrk() -> None:
+    """The load generator of the token and intake benchmarks (Debian's `wrk`)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
 
 
 def free_port() -> int:

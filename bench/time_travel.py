@@ -106,14 +106,20 @@ def timed(fn: functools.partial[object]) -> float:
 CHECKPOINT_KEY = b"bench" * 8
 
 
+def checkpoints_of(location: StoreLocation, store: Wharfinger) -> FoldCheckpoints:
+    """The benchmark's fold checkpoints (every 1000 events, the service's default); catching
+    up reads as a node's follower does."""
+    return FoldCheckpoints(SideTables(location), functools.partial(read_after, store),
+                           key=CHECKPOINT_KEY, every=1000,
+                           follow=functools.partial(read_after, store, follower=True))
+
+
 def follow_checkpoints(location: StoreLocation, built: Event) -> None:
     """The checkpointer, in a process of its own: folds the log as it grows and writes a
     checkpoint every 1000 events, until `built` is set and it has caught up with the head."""
     store = open_log(location, Wharfinger, "events")
     try:
-        checkpoints = FoldCheckpoints(
-            SideTables(location), functools.partial(read_after, store), key=CHECKPOINT_KEY,
-            every=1000, follow=functools.partial(read_after, store, follower=True))
+        checkpoints = checkpoints_of(location, store)
         while True:
             done = built.is_set()  # read before folding: whatever was built by then is folded
             if not checkpoints.catch_up(batch=5000):
@@ -156,8 +162,7 @@ def run(location: StoreLocation, total: int, runs: int) -> dict[str, list[float]
         names, setup_end = build_with_checkpointer(location, store, total, rng)
         head = head_position(store)
         read = functools.partial(read_after, store)
-        checkpoints = FoldCheckpoints(SideTables(location), read, key=CHECKPOINT_KEY,
-                                      every=1000)
+        checkpoints = checkpoints_of(location, store)
         first = read(setup_end - 1, 1)[0].event.timestamp
         last = read(head - 1, 1)[0].event.timestamp
         span = (last - first).total_seconds()

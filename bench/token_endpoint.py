@@ -21,7 +21,17 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import ROOT, VENV_BIN, Row, cli, free_port, median, row, wait_ready
+from bench.common import (
+    ROOT,
+    VENV_BIN,
+    Row,
+    cli,
+    free_port,
+    median,
+    require_wrk,
+    row,
+    wait_ready,
+)
 
 SERVICE = "registry.bench:5000"
 PASSWORD = "bench password 123"  # noqa: S105 - a throwaway install's admin
@@ -136,8 +146,7 @@ def scenarios(boot: dict[str, str], port: int) -> list[Scenario]:
 
 def main(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[Row]:
     """The four cases, each against the bare server."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
+    require_wrk()
     work = Path(tempfile.mkdtemp(prefix="wharfinger-bench-"))
     server, port, boot = start_server(work / "data")
     bare_port = free_port()
@@ -194,8 +203,7 @@ TMPFS = "/dev/shm"  # noqa: S108 - a diagnostic's throwaway data directory
 def disk_diagnostic(runs: int = 3, seconds: int = 5, open_loop_seconds: int = 10) -> list[Row]:
     """`without_fsync` on a server of its own (`python -m bench --only token_disk`: not part of
     the default run, which it would lengthen by about a minute for no target)."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
+    require_wrk()
     if not Path(TMPFS).is_dir():
         raise SystemExit(f"{TMPFS} (tmpfs) is missing: the diagnostic needs a data directory"
                          " in memory")

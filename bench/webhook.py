@@ -38,7 +38,17 @@ from tempfile import TemporaryDirectory
 import aiohttp
 from aiohttp import web
 
-from bench.common import ROOT, VENV_BIN, Row, cli, free_port, median, row, wait_ready
+from bench.common import (
+    ROOT,
+    VENV_BIN,
+    Row,
+    cli,
+    free_port,
+    median,
+    require_wrk,
+    row,
+    wait_ready,
+)
 from bench.stores import postgres_schema
 from domain.notifications import BadNotice, parse_envelope, parse_event
 from web.app import create_app
@@ -249,8 +259,7 @@ def _throughput(work: Path, database_url: str | None, *, runs: int, seconds: int
 def throughput(backends: tuple[str, ...] = ("sqlite", "postgresql"), runs: int = 3,
                seconds: int = 5, connections: int = 16, per_envelope: int = 10) -> list[Row]:
     """Rows for `python -m bench`: events per second through `POST /v2/webhooks/events`."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk (scripts/setup-test-env.sh)")
+    require_wrk()
     rows = []
     for backend in backends:
         work = Path(tempfile.mkdtemp(prefix="wharfinger-bench-"))

@@ -26,8 +26,12 @@ class ProofError(ValueError):
     """A proof that does not verify, or a request for one that cannot exist."""
 
 
+LEAF_PREFIX = b"\x00"
+"""RFC 9162 §2.1.1: a leaf's hash is SHA-256 of this byte and the leaf's data."""
+
+
 def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
+    return hashlib.sha256(LEAF_PREFIX + data).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

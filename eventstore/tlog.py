@@ -31,6 +31,7 @@ from eventsourcing.application import Application
 
 from eventstore.merkle import (
     EMPTY_ROOT,
+    LEAF_PREFIX,
     ProofError,
     consistency_proof,
     inclusion_proof,
@@ -57,19 +58,20 @@ _U32 = struct.Struct(">I").pack
 _U64 = struct.Struct(">Q").pack
 
 
+def _canonical_parts(oid: bytes, version: int, topic: bytes, state: bytes
+                     ) -> tuple[bytes, ...]:
+    """The leaf's data, in pieces: each length-prefixed field of the stored event."""
+    return (_U32(len(oid)), oid, _U64(version), _U32(len(topic)), topic, _U32(len(state)), state)
+
+
 def canonical_bytes(originator_id: UUID | str, version: int, topic: str, state: bytes) -> bytes:
-    oid = str(originator_id).encode()
-    t = topic.encode()
-    return b"".join((_U32(len(oid)), oid, _U64(version), _U32(len(t)), t, _U32(len(state)),
-                     state))
+    return b"".join(_canonical_parts(str(originator_id).encode(), version, topic.encode(), state))
 
 
 def row_leaf_hash(originator_id: str, version: int, topic: str, state: bytes) -> bytes:
     """`leaf_hash(canonical_bytes(…))` in one pass: sealing hashes every event of the log."""
-    oid = originator_id.encode()
-    t = topic.encode()
-    return hashlib.sha256(b"".join((b"\x00", _U32(len(oid)), oid, _U64(version), _U32(len(t)),
-                                    t, _U32(len(state)), state))).digest()
+    return hashlib.sha256(b"".join((LEAF_PREFIX, *_canonical_parts(
+        originator_id.encode(), version, topic.encode(), state)))).digest()
 
 
 @dataclass(frozen=True)

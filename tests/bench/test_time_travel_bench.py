@@ -4,17 +4,14 @@ them (the benchmark's live index) is the full fold of the log."""
 
 from __future__ import annotations
 
-import functools
 import random
 from pathlib import Path
 
-from bench.time_travel import CHECKPOINT_KEY, build_with_checkpointer
+from bench.time_travel import build_with_checkpointer, checkpoints_of
 from domain.application import Wharfinger
 from eventstore.location import StoreLocation
 from eventstore.open import open_log
 from eventstore.reader import head_position, read_after
-from eventstore.side_tables import SideTables
-from projections.checkpoints import FoldCheckpoints
 from projections.permissions import PermissionIndex
 
 
@@ -27,8 +24,7 @@ def test_checkpointer_process_folds_everything_the_build_wrote(
         head = head_position(store)
         events = read_after(store, 0, head + 1)
         assert len(events) >= 4_500
-        checkpoints = FoldCheckpoints(SideTables(location), functools.partial(read_after, store),
-                                      key=CHECKPOINT_KEY, every=1000)
+        checkpoints = checkpoints_of(location, store)
         latest = checkpoints.latest()
         assert latest is not None
         assert latest[0].folded == len(events) // 1000 * 1000

@@ -8,7 +8,7 @@ from __future__ import annotations
 from domain.audit_trail import AuditTrail
 from domain.decisions import example
 from eventstore.raw_rows import raw_rows_after
-from eventstore.tlog import StoredRow, canonical_bytes, stored_rows
+from eventstore.tlog import StoredRow, canonical_bytes, row_leaf_hash, stored_rows
 from tests.audit_facts import pull
 
 
@@ -34,3 +34,12 @@ def test_the_leaf_bytes_name_the_event_as_the_library_does(audit: AuditTrail) ->
     assert canonical_bytes(row.originator_id, row.version, row.topic, row.state) == (
         canonical_bytes(notification.originator_id, notification.originator_version,
                         notification.topic, notification.state))
+
+
+def test_sealing_hashes_a_raw_row_as_verification_hashes_its_stored_row(
+        audit: AuditTrail) -> None:
+    for n in range(5):
+        audit.record(pull(n) if n % 2 else example())
+    rows = raw_rows_after(audit, 0, 10)
+    assert [row_leaf_hash(*raw[1:]) for raw in rows] == [
+        row.leaf_hash for row in stored_rows(audit)]
